@@ -1,0 +1,50 @@
+# Thin wrapper over CMake. Every target installs what is missing first.
+#   make run    build (build/) and show the mamori commands on the sample records
+#   make test   build with -Werror, ASan and UBSan (build-asan/), run every test
+#               and a short run of every fuzz target
+#   make bench  optimised build, benchmarks against rsyslog, prints ratios
+#   make fuzz   libFuzzer build (build-fuzz/), each target FUZZ_SECONDS (default 300)
+#   make asan   the sanitizer build only
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 30
+
+.PHONY: all deps build run test asan fuzz fuzz-build fuzz-smoke bench clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+run: build
+	@bash scripts/run.sh build/bin
+
+asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMAMORI_WERROR=ON \
+		-DMAMORI_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+test: asan fuzz-build
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) bash scripts/fuzz.sh build-fuzz/bin
+
+fuzz-build: deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMAMORI_WERROR=ON \
+		-DMAMORI_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh build-fuzz/bin
+
+bench: deps
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DMAMORI_TESTS=OFF >/dev/null
+	@cmake --build build-bench -j $(JOBS)
+	@bash bench/run.sh build-bench/bin
+
+clean:
+	rm -rf build build-asan build-fuzz build-bench

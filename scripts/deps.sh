@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building, testing, fuzzing and benchmarking
+# mamori need. Idempotent: when everything is present it prints nothing and
+# touches nothing. Run as root (CI) or with sudo available.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config
+  clang libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes
+  libjansson-dev libinih-dev        # JSON, configuration files
+  libcmocka-dev                     # unit tests
+  rsyslog util-linux socat          # real syslog peers for integration tests and benchmarks
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
