@@ -14,9 +14,19 @@
 int cmd_x1367(int argc, char **argv);
 int cmd_syslog(int argc, char **argv);
 
-/* Opens FILE, or stdin for "-". Prints the error and returns NULL on failure. */
 #include <stdio.h>
+
+#include "mamori/buf.h"
+
+/* Opens FILE, or stdin for "-". Prints the error and returns NULL on failure. */
 FILE *cli_open(const char *path);
+/* Closes what cli_open() opened (stdin stays open). */
 void cli_close(FILE *f);
+/*
+ * Reads one line into b (replacing its content, without the LF).
+ * Returns 1 for a line, 0 at the end of input, MM_ETOOBIG for a line longer
+ * than b->max (the rest of that line is skipped), MM_EIO on a read error.
+ */
+int cli_read_line(FILE *f, struct mm_buf *b);
 
 #endif

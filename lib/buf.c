@@ -50,6 +50,7 @@ int mm_buf_reserve(struct mm_buf *b, size_t n)
 		return MM_ENOMEM;
 	b->data = p;
 	b->cap = cap;
+	b->data[b->len] = '\0';
 	return 0;
 }
 

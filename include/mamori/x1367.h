@@ -125,6 +125,7 @@ const char *mm_x1367_forgive_name(unsigned bit);
 struct mm_x1367_party_info {
 	char *id[MM_X1367_ID_COUNT]; /* NULL where absent */
 	char *transmitted;           /* "Transmitted Code" as given; NULL for the reporter */
+	void *extra;                 /* json_t object of attributes the standard lacks, or NULL */
 };
 
 /* A record. Strings are owned by the record (UTF-8, NUL-terminated). */
@@ -214,9 +215,17 @@ int mm_x1367_decode(const char *text, size_t len, enum mm_x1367_mode mode,
  */
 char *mm_x1367_encode(const struct mm_x1367_record *r, int flags);
 
-/* Parses an RFC 3339 timestamp. strict: UTC ('Z') and a fraction are
- * required. Returns 0 with *ts, or MM_EPARSE. */
-int mm_x1367_time_parse(const char *s, int strict, struct timespec *ts);
+/* Parses an RFC 3339 timestamp into *ts (UTC). Returns 0 when it has the
+ * form X.1367 asks for (upper-case 'T', a fraction of 1 to 9 digits, 'Z'),
+ * 1 when it is a valid RFC 3339 time of another form (an offset, no
+ * fraction, lower-case 't'/'z', a space for 'T'), MM_EPARSE otherwise. */
+int mm_x1367_time_parse(const char *s, struct timespec *ts);
+/* Writes ts as X.1367 wants it into out (at least 32 bytes):
+ * "2018-08-28T09:34:55.0Z", with as many fraction digits as needed (1 to 9). */
+int mm_x1367_time_format(const struct timespec *ts, char *out, size_t size);
+
+/* Maximum size of one record's JSON text accepted by mm_x1367_decode(). */
+#define MM_X1367_MAX_TEXT (1024 * 1024)
 
 #ifdef __cplusplus
 }
