@@ -65,10 +65,15 @@ int mm_errmap_load_file(struct mm_errmap **out, const char *path, struct mm_errm
 void mm_errmap_free(struct mm_errmap *map);
 
 /*
- * Finds the standard code for a numeric proprietary code. The table is
- * chosen by protocol and vendor: the table for exactly this vendor first,
- * then the protocol's table for any vendor. vendor may be NULL.
- * Returns 0 with *r filled, or MM_ENOTFOUND when no table serves the protocol.
+ * Finds the standard code for a numeric proprietary code. The table for
+ * exactly this protocol and vendor is asked first (exact entry, range,
+ * default), then the protocol's table for any vendor (the same), then the
+ * answer is FALLBACK 0xFF. A vendor table with a default therefore answers
+ * every code itself; one without a default is a layer over the any-vendor
+ * table. vendor may be NULL or "" (only the any-vendor table is asked).
+ * Protocol and vendor names compare exactly, case included.
+ * Returns 0 with *r filled, MM_ENOTFOUND when neither table exists, or
+ * MM_EINVAL for a NULL map, protocol or r.
  * Results point into the map and live as long as it does.
  */
 int mm_errmap_lookup_num(const struct mm_errmap *map, const char *protocol,
