@@ -44,7 +44,7 @@ int mm_buf_reserve(struct mm_buf *b, size_t n)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	if (cap > b->max + 1)
+	if (cap - 1 > b->max) /* written so that max == SIZE_MAX cannot wrap */
 		cap = b->max + 1;
 	if ((p = realloc(b->data, cap)) == NULL)
 		return MM_ENOMEM;

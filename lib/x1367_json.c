@@ -447,8 +447,12 @@ int mm_x1367_decode(const char *text, size_t len, enum mm_x1367_mode mode,
 	flags = mode == MM_X1367_STRICT && s->ndups == 0 ? JSON_REJECT_DUPLICATES : 0;
 	root = json_loadb(s->clean ? s->clean : text, len, flags, &jerr);
 	if (!root) {
+		/* jansson names a bad byte without saying what rule it breaks. */
 		x1367_report_at(&c, jerr.line, jerr.column, scan_attr_at(s, (size_t)jerr.position),
-				0, "%s", jerr.text);
+				0, "%s%s",
+				strncmp(jerr.text, "unable to decode byte", 21) == 0 ? "invalid UTF-8: "
+										     : "",
+				jerr.text);
 		rc = MM_EPARSE;
 		goto done;
 	}
