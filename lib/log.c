@@ -30,6 +30,9 @@ void mm_log_verbose(int level)
 }
 
 static void vlog(int pri, const char *fmt, va_list ap, int with_errno)
+	__attribute__((format(printf, 2, 0)));
+
+static void vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
 	char line[1024];
 	int saved = errno;

@@ -159,6 +159,9 @@ int mm_x1367_time_format(const struct timespec *ts, char *out, size_t size)
 /* ---- reporting ---- */
 
 static void vreport(struct x1367_ctx *c, int line, int col, const char *attr, unsigned forgive,
+		    const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+static void vreport(struct x1367_ctx *c, int line, int col, const char *attr, unsigned forgive,
 		    const char *fmt, va_list ap)
 {
 	struct mm_x1367_diag *g;
