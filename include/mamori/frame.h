@@ -75,7 +75,10 @@ struct mm_frame_dec {
 /* max_msg 0 means MM_FRAME_DEFAULT_MAX. Allocates nothing yet. */
 void mm_frame_init(struct mm_frame_dec *d, enum mm_frame_mode mode, size_t max_msg);
 void mm_frame_free(struct mm_frame_dec *d);
-/* Feeds len bytes. Returns 0, or the negative value a callback returned. */
+/* Feeds len bytes. Returns 0, the negative value a callback returned (the
+ * bytes after that frame are not decoded), or MM_ENOMEM when a frame split
+ * across feeds could not be stored. Empty LF-terminated frames carry no
+ * message and are passed over without a call. */
 int mm_frame_feed(struct mm_frame_dec *d, const void *data, size_t len, mm_frame_cb cb,
 		  void *arg);
 /* Ends the stream: a last LF frame without its LF is delivered as a whole
