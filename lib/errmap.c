@@ -243,7 +243,7 @@ static int parse_quoted(struct parser *ps, const char *what)
 				return fail(ps, MM_EPARSE, start, "unterminated %s: no closing '\"'",
 					    what);
 			if (ch != '"' && ch != '\\')
-				return fail(ps, MM_EPARSE, col(ps) - 1,
+				return fail(ps, MM_EPARSE, col(ps) - 2,
 					    "unknown escape in %s: only \\\" and \\\\ are allowed", what);
 		} else if (ch < 0x20 || ch == 0x7F) {
 			return fail(ps, MM_EPARSE, col(ps) - 1, "control character in %s", what);
