@@ -387,6 +387,17 @@ static void skip_spaces(struct mm_cur *c)
 		;
 }
 
+/* Tags are printable ASCII, as RFC 3164 section 4.1.3 has them; a token
+ * with other bytes is content. This also keeps APP-NAME and PROCID within
+ * what RFC 5424 allows, so that a relay can forward them as they are. */
+static int printable(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 33 || p[i] > 126)
+			return 0;
+	return 1;
+}
+
 /*
  * Splits a tag token into APP-NAME and PROCID. The forms are "name:",
  * "name[pid]:" and "name[pid]" (some daemons omit the colon); the name is
@@ -397,6 +408,9 @@ static size_t split_tag(const uint8_t *t, size_t n, struct mm_syslog_msg *m)
 {
 	const uint8_t *lb = memchr(t, '[', n);
 	size_t body = n > 0 && t[n - 1] == ':' ? n - 1 : n;
+
+	if (!printable(t, n))
+		return 0;
 
 	if (lb != NULL) {
 		size_t name = (size_t)(lb - t), pid;
