@@ -75,7 +75,8 @@ static int take_num(struct mm_cur *c, int n)
 	return v;
 }
 
-/* Reads 1 to max digits (stopping at the first non-digit), or returns -1. */
+/* Reads 1 to max (at most 9) digits, stopping at the first non-digit, or
+ * returns -1. */
 static int take_upto(struct mm_cur *c, int max)
 {
 	int v = 0, n = 0;
@@ -143,9 +144,14 @@ static int parse_pri(struct mm_cur *c, struct mm_syslog_msg *m)
  * message sequence number and ": " before the stamp. */
 static void skip_cisco_seq(struct mm_cur *c, struct mm_syslog_msg *m)
 {
-	size_t save = c->pos;
+	size_t save = c->pos, n = 0;
 
-	if (take_upto(c, 10) >= 0 && mm_cur_accept(c, ':') && mm_cur_accept(c, SP)) {
+	/* Only the digits' count matters; their value may exceed an int. */
+	while (n < 10 && is_digit(mm_cur_peek(c))) {
+		c->pos++;
+		n++;
+	}
+	if (n > 0 && mm_cur_accept(c, ':') && mm_cur_accept(c, SP)) {
 		m->quirks |= MM_SYSLOG_Q_CISCO;
 		return;
 	}

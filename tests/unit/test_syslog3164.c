@@ -115,6 +115,12 @@ static const struct c3164 cases[] = {
 	/* Cisco sequence number with no timestamp at all. */
 	{ .in = "<189>12: %SYS-5-X: text", .pri = 189, .quirks = Q_CISCO | Q_NO_TS | Q_NO_HOST,
 	  .app = "%SYS-5-X", .msg = "text", .utf8 = 1 },
+	/* A sequence number of 10 digits is the most taken; one longer than
+	 * an int once overflowed the parser (a fuzzer find). */
+	{ .in = "<189>1234567890: x", .pri = 189, .quirks = Q_CISCO | Q_NO_TS | Q_NO_HOST,
+	  .msg = "x", .utf8 = 1 },
+	{ .in = "<189>22222222222222222222: x", .pri = 189, .quirks = Q_NO_TS | Q_NO_HOST,
+	  .app = "22222222222222222222", .msg = "x", .utf8 = 1 },
 	/* No PRI: 13 is assumed. */
 	{ .in = "Oct 11 22:14:15 mymachine su: hi", .pri = 13, .quirks = Q_NO_PRI,
 	  .ts = "Oct 11 22:14:15", .month = 10, .day = 11, .hour = 22, .minute = 14,
@@ -223,6 +229,10 @@ static const struct c3164 cases[] = {
 	{ .in = "<13>Oct 11 22:14:15 host [x]: m", .pri = 13, .ts = "Oct 11 22:14:15",
 	  .month = 10, .day = 11, .hour = 22, .minute = 14, .second = 15, .host = "host",
 	  .msg = "[x]: m", .utf8 = 1 },
+	/* A tag holds printable ASCII only. */
+	{ .in = "<13>Oct 11 22:14:15 host \xff" "app: m", .pri = 13, .ts = "Oct 11 22:14:15",
+	  .month = 10, .day = 11, .hour = 22, .minute = 14, .second = 15, .host = "host",
+	  .msg = "\xff" "app: m", .utf8 = 0 },
 	/* No timestamp: no hostname either (RFC 3164 section 4.3.3). */
 	{ .in = "<13>sshd[99]: hi", .pri = 13, .quirks = Q_NO_TS | Q_NO_HOST, .app = "sshd",
 	  .procid = "99", .msg = "hi", .utf8 = 1 },
