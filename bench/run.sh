@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Runs mamori's benchmarks and prints what mamori did beside what a user would
+# use instead, measured in the same run. See bench/README.md for how to read it.
+#
+#   bash bench/run.sh BINDIR          (make bench passes build-bench/bin)
+#
+# Environment (all optional):
+#   BENCH_N         messages in the corpus (default 200000)
+#   BENCH_PASSES    timed in-process passes (default 5)
+#   BENCH_REPS      TCP runs per receiver (default 3)
+#   BENCH_TIMEOUT   seconds a TCP run may take before it counts as failed (120)
+#
+# Only 127.0.0.1 is used. Every process started here is stopped on exit.
+# Exit status: 0, or 1 when mamori itself failed (a corpus message that does
+# not parse or validate, a receiver that lost or mangled records). Speed
+# never decides the exit status; a failing peer (rsyslog) is reported only.
+set -uo pipefail
+
+BIN=${1:-build-bench/bin}
+N=${BENCH_N:-200000}
+PASSES=${BENCH_PASSES:-5}
+REPS=${BENCH_REPS:-3}
+TIMEOUT=${BENCH_TIMEOUT:-120}
+BP="$BIN/bench_parse"
+[ -x "$BP" ] || { echo "run.sh: $BP not built" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/mamori-bench.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail=0
+
+echo "== bench_parse: one core, in process =="
+echo
+pin=()
+command -v taskset >/dev/null && pin=(taskset -c 0)
+if ! "${pin[@]}" "$BP" inproc -n "$N" -p "$PASSES"; then
+	echo "in-process benchmark FAILED (see above)"
+	fail=1
+fi
+
+# ---- TCP on loopback: mamori's receiver against rsyslog ----
+
+# Keys of a "k=v k=v" line: kv LINE KEY
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n1; }
+
+port_busy() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+
+# The process's peak RSS in KiB and its CPU seconds (user + system, all threads).
+vmhwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+cpu_s() {
+	# Fields 14 and 15 of /proc/PID/stat, counted after the ')' that ends
+	# the command name (which may itself contain spaces).
+	local hz
+	hz=$(getconf CLK_TCK)
+	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null |
+		awk -v hz="$hz" '{printf "%.3f", ($12 + $13) / hz}'
+}
+
+# One run of the mamori receiver: prints "rate=.. rss_kb=.. cpu_s=.." or
+# "error=..".
+run_mamori() {
+	local d="$tmp/mamori.$1" spid sout res i
+	mkdir -p "$d"
+	"$BP" serve -P "$d/port" -o "$d/out.jsonl" -t "$TIMEOUT" >"$d/serve.out" 2>"$d/serve.err" &
+	spid=$!
+	pids+=("$spid")
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$d/port" ] && break
+		sleep 0.05
+	done
+	if [ ! -s "$d/port" ]; then
+		echo "error=receiver-did-not-listen"
+		return
+	fi
+	res=$("$BP" send -port "$(cat "$d/port")" -w "$d/out.jsonl" -n "$N" -t "$TIMEOUT" \
+		-pid "$spid" 2>"$d/send.err")
+	# A sender that failed leaves the receiver waiting; stop it.
+	[ "$(kv "$res" done)" = 1 ] || kill "$spid" 2>/dev/null
+	wait "$spid"
+	sout=$(cat "$d/serve.out")
+	echo "mamori run $1: $res | receiver: $sout" >>"$tmp/detail"
+	[ -s "$d/serve.err" ] && sed 's/^/  mamori receiver: /' "$d/serve.err" >>"$tmp/detail"
+	[ -s "$d/send.err" ] && sed 's/^/  sender: /' "$d/send.err" >>"$tmp/detail"
+	if [ "$(kv "$res" done)" != 1 ] || [ "$(kv "$res" verified)" != "$N" ]; then
+		echo "error=incomplete($(kv "$res" verified)/$N-verified)"
+		return
+	fi
+	echo "rate=$(kv "$res" rate) rss_kb=$(kv "$sout" peak_rss_kb) cpu_s=$(kv "$sout" cpu_s)"
+}
+
+# rsyslog's configuration: imptcp on a loopback port (octet-counted framing is
+# on by default), RFC 5424 parser, mmjsonparse without a cookie, and omfile
+# with a template that writes the header fields and the parsed MSG as one
+# JSON line, like the mamori receiver. The main queue holds the whole corpus,
+# so nothing is discarded and the input is never throttled by a full queue.
+write_rsyslog_conf() {
+	local d=$1 port=$2
+	cat >"$d/rsyslog.conf" <<EOF
+global(workDirectory="$d/work" maxMessageSize="64k")
+main_queue(queue.type="FixedArray" queue.size="$((N * 2 + 1000))" queue.discardMark="$((N * 2 + 900))")
+module(load="imptcp")
+module(load="mmjsonparse")
+template(name="x1367line" type="string"
+	string="{\"host\":\"%hostname:::json%\",\"app\":\"%app-name:::json%\",\"procid\":\"%procid:::json%\",\"msgid\":\"%msgid:::json%\",\"time\":\"%timereported:::date-rfc3339,json%\",\"record\":%\$!all-json%}\n")
+ruleset(name="x1367" parser="rsyslog.rfc5424") {
+	action(type="mmjsonparse" cookie="")
+	action(type="omfile" file="$d/out.jsonl" template="x1367line" ioBufferSize="64k")
+}
+input(type="imptcp" address="127.0.0.1" port="$port" ruleset="x1367")
+EOF
+}
+
+run_rsyslog() {
+	local d="$tmp/rsyslog.$1" port rpid="" res try i c0 c1 hwm listening=0
+	mkdir -p "$d/work"
+	for ((try = 0; try < 10; try++)); do
+		port=$((20000 + RANDOM % 40000))
+		port_busy "$port" && continue
+		write_rsyslog_conf "$d" "$port"
+		rsyslogd -n -f "$d/rsyslog.conf" -i "$d/rsyslogd.pid" >"$d/rsyslogd.log" 2>&1 &
+		rpid=$!
+		pids+=("$rpid")
+		for ((i = 0; i < 100; i++)); do
+			if ! kill -0 "$rpid" 2>/dev/null; then break; fi
+			if ss -Htlnp "sport = :$port" 2>/dev/null | grep -q "pid=$rpid,"; then
+				listening=1
+				break
+			fi
+			sleep 0.05
+		done
+		[ "$listening" = 1 ] && break
+		kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
+	done
+	if [ "$listening" != 1 ]; then
+		echo "rsyslog run $1: did not listen; its log:" >>"$tmp/detail"
+		sed 's/^/  rsyslogd: /' "$d/rsyslogd.log" >>"$tmp/detail"
+		echo "error=rsyslogd-did-not-listen"
+		return
+	fi
+	c0=$(cpu_s "$rpid")
+	res=$("$BP" send -port "$port" -w "$d/out.jsonl" -n "$N" -t "$TIMEOUT" \
+		-pid "$rpid" 2>"$d/send.err")
+	c1=$(cpu_s "$rpid")
+	hwm=$(vmhwm "$rpid")
+	kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
+	echo "rsyslog run $1: $res | rsyslogd: peak_rss_kb=$hwm cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.3f", b - a}')" >>"$tmp/detail"
+	[ -s "$d/send.err" ] && sed 's/^/  sender: /' "$d/send.err" >>"$tmp/detail"
+	if grep -qv '^$' "$d/rsyslogd.log" 2>/dev/null; then
+		sed 's/^/  rsyslogd: /' "$d/rsyslogd.log" | head -n 20 >>"$tmp/detail"
+	fi
+	if [ "$(kv "$res" done)" != 1 ] || [ "$(kv "$res" verified)" != "$N" ]; then
+		echo "error=incomplete($(kv "$res" verified)/$N-verified)"
+		return
+	fi
+	echo "rate=$(kv "$res" rate) rss_kb=$hwm cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.3f", b - a}')"
+}
+
+# median of the numbers on stdin (one a line)
+median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
+maxof() { sort -g | tail -n1; }
+
+echo
+echo "== bench_parse: TCP receiver on loopback, mamori vs rsyslog =="
+echo "corpus: the same $N messages, octet-counted (RFC 6587), one connection, one sender"
+echo "job: accept, unframe, parse RFC 5424, parse the JSON MSG, write one JSON line per message"
+echo "mamori also validates every record strictly as X.1367 (rsyslog only parses the JSON)"
+echo "runs: $REPS per receiver, alternating; time = first byte sent .. N-th line in the output file"
+echo
+
+: >"$tmp/detail"
+m_res=()
+r_res=()
+for ((rep = 1; rep <= REPS; rep++)); do
+	m_res+=("$(run_mamori "$rep")")
+	r_res+=("$(run_rsyslog "$rep")")
+done
+
+collect() { # collect KEY RESULTS... -> the values of KEY in the results without error
+	local key=$1 r
+	shift
+	for r in "$@"; do
+		[[ "$r" == error=* ]] && continue
+		kv "$r" "$key"
+	done
+}
+m_ok=$(collect rate "${m_res[@]}" | wc -l)
+r_ok=$(collect rate "${r_res[@]}" | wc -l)
+m_rate=$(collect rate "${m_res[@]}" | median)
+r_rate=$(collect rate "${r_res[@]}" | median)
+m_rss=$(collect rss_kb "${m_res[@]}" | maxof)
+r_rss=$(collect rss_kb "${r_res[@]}" | maxof)
+m_cpu=$(collect cpu_s "${m_res[@]}" | median)
+r_cpu=$(collect cpu_s "${r_res[@]}" | median)
+
+fmt_rate() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.0f", v}' || echo "failed"; }
+fmt_mib() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.1f MiB", v / 1024}' || echo "failed"; }
+fmt_s() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.2f s", v}' || echo "failed"; }
+ratio() { # ratio A B WHICH: A/B, or n/a
+	if [ -n "$1" ] && [ -n "$2" ] && awk -v b="$2" 'BEGIN{exit !(b > 0)}'; then
+		awk -v a="$1" -v b="$2" -v w="$3" 'BEGIN{printf "%.2fx (%s)", a / b, w}'
+	else
+		echo "n/a"
+	fi
+}
+
+printf '| %-44s | %-12s | %-12s | %-48s |\n' "what" "mamori" "rsyslog" "ratio"
+printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "--------------" \
+	"--------------" "--------------------------------------------------"
+printf '| %-44s | %-12s | %-12s | %-48s |\n' "throughput, msgs/s (median)" \
+	"$(fmt_rate "$m_rate")" "$(fmt_rate "$r_rate")" \
+	"$(ratio "$m_rate" "$r_rate" "mamori/rsyslog, >1: mamori faster")"
+printf '| %-44s | %-12s | %-12s | %-48s |\n' "peak memory, VmHWM (max)" \
+	"$(fmt_mib "$m_rss")" "$(fmt_mib "$r_rss")" \
+	"$(ratio "$r_rss" "$m_rss" "rsyslog/mamori, >1: mamori smaller")"
+printf '| %-44s | %-12s | %-12s | %-48s |\n' "receiver CPU seconds, $N msgs (median)" \
+	"$(fmt_s "$m_cpu")" "$(fmt_s "$r_cpu")" \
+	"$(ratio "$r_cpu" "$m_cpu" "rsyslog/mamori, >1: mamori cheaper")"
+printf '| %-44s | %-12s | %-12s | %-48s |\n' "complete, verified runs" \
+	"$m_ok/$REPS" "$r_ok/$REPS" ""
+echo
+echo "runs:"
+sed 's/^/  /' "$tmp/detail"
+
+[ "$m_ok" = "$REPS" ] || fail=1
+[ "$r_ok" = "$REPS" ] || echo "rsyslog did not complete every run; its numbers (if any) are from the runs that did"
+exit "$fail"
