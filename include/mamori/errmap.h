@@ -57,7 +57,9 @@ struct mm_errmap_result {
 };
 
 /* Parses a map from text. Returns 0 and *out, or MM_EPARSE / MM_ETOOBIG /
- * MM_ENOMEM with *err filled. The caller frees *out with mm_errmap_free(). */
+ * MM_ENOMEM with *err filled (err may be NULL), and *out NULL; MM_EINVAL for
+ * a NULL out, or a NULL text with len > 0. The caller frees *out with
+ * mm_errmap_free(). */
 int mm_errmap_load(struct mm_errmap **out, const char *text, size_t len,
 		   struct mm_errmap_err *err);
 /* Reads a file and calls mm_errmap_load(). MM_EIO with err->msg on a read error. */

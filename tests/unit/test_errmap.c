@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -496,6 +497,7 @@ static const struct bad_case {
 	/* Section syntax. */
 	{"no keyword", "[\"P\"]\n", MM_EPARSE, 1, 2, "expected 'protocol'"},
 	{"wrong keyword", "[proto \"P\"]\n", MM_EPARSE, 1, 2, "expected 'protocol'"},
+	{"keyword with a suffix", "[protocols \"P\"]\n", MM_EPARSE, 1, 2, "expected 'protocol'"},
 	{"keyword in capitals", "[Protocol \"P\"]\n", MM_EPARSE, 1, 2, "expected 'protocol'"},
 	{"no name", "[protocol]\n", MM_EPARSE, 1, 10, "quoted protocol name"},
 	{"unquoted name", "[protocol P]\n", MM_EPARSE, 1, 11, "quoted protocol name"},
@@ -542,6 +544,8 @@ static const struct bad_case {
 	{"negative", "[protocol \"P\"]\n-1 = 30\n", MM_EPARSE, 2, 1, "expected a code"},
 	{"bare word", "[protocol \"P\"]\nE_AUTH = 20\n", MM_EPARSE, 2, 1, "expected a code"},
 	{"keyword in capitals", "[protocol \"P\"]\nDEFAULT = 20\n", MM_EPARSE, 2, 1,
+	 "expected a code"},
+	{"keyword as a prefix", "[protocol \"P\"]\ndefaultx = 20\n", MM_EPARSE, 2, 1,
 	 "expected a code"},
 	{"single dot", "[protocol \"P\"]\n1.5 = 30\n", MM_EPARSE, 2, 2, "expected '='"},
 	{"range without end", "[protocol \"P\"]\n1.. = 30\n", MM_EPARSE, 2, 5, "expected a code"},
@@ -718,6 +722,32 @@ static char *generate(enum gen kind, size_t n, size_t *len)
 	return mm_buf_steal(&b);
 }
 
+/* The same limit, met while reading a file: the file is refused unread. */
+static void check_file_too_big(const char *big)
+{
+	char path[] = "/tmp/test_errmap.XXXXXX";
+	struct mm_errmap *map = NULL;
+	struct mm_errmap_err err;
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(big, 1, MM_ERRMAP_MAX_FILE + 1, f), MM_ERRMAP_MAX_FILE + 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(mm_errmap_load_file(&map, path, &err), MM_ETOOBIG);
+	assert_null(map);
+	assert_non_null(strstr(err.msg, "larger than"));
+	/* One byte less is a file of comments, which loads. */
+	assert_int_equal(truncate(path, MM_ERRMAP_MAX_FILE), 0);
+	assert_int_equal(mm_errmap_load_file(&map, path, &err), 0);
+	assert_int_equal(mm_errmap_ntables(map), 0);
+	mm_errmap_free(map);
+	unlink(path);
+}
+
 static void test_limits(void **state)
 {
 	struct mm_errmap *map;
@@ -766,8 +796,10 @@ static void test_limits(void **state)
 	/* A text over MM_ERRMAP_MAX_FILE is refused before it is read. */
 	big = malloc(MM_ERRMAP_MAX_FILE + 1);
 	assert_non_null(big);
-	memset(big, '#', MM_ERRMAP_MAX_FILE + 1);
+	for (len = 0; len < MM_ERRMAP_MAX_FILE + 1; len++)
+		big[len] = len % 64 == 63 ? '\n' : '#';
 	check_bad("text too big", big, MM_ERRMAP_MAX_FILE + 1, MM_ETOOBIG, 0, 0, "larger than");
+	check_file_too_big(big);
 	free(big);
 }
 
@@ -796,6 +828,9 @@ static void test_args_and_files(void **state)
 	assert_int_equal(mm_errmap_load_file(&map, "/dev/null", &err), 0);
 	assert_int_equal(mm_errmap_ntables(map), 0);
 	mm_errmap_free(map);
+
+	assert_int_equal(mm_errmap_load_file(NULL, "/dev/null", &err), MM_EINVAL);
+	assert_int_equal(mm_errmap_load_file(&map, NULL, NULL), MM_EINVAL);
 
 	mm_errmap_free(NULL);
 	assert_int_equal(mm_errmap_ntables(NULL), 0);
