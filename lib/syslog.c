@@ -64,6 +64,25 @@ static int is_sdname_char(int ch)
 	return is_printusascii(ch) && ch != '=' && ch != ']' && ch != '"';
 }
 
+/*
+ * Returns the offset of the first byte that is not valid UTF-8, or len.
+ * Most syslog text is ASCII, so eight bytes at a time are first checked for
+ * a high bit and mm_utf8_check() only sees what follows the first one.
+ */
+static size_t utf8_bad(const void *p, size_t len)
+{
+	const uint8_t *s = p;
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ULL)
+			break;
+	}
+	return i + mm_utf8_check(s + i, len - i);
+}
+
 static int fail(struct mm_syslog_msg *m, size_t off, int rc, const char *what)
 {
 	m->err_off = off;
@@ -365,7 +384,7 @@ static int parse_sd_value(struct mm_cur *c, struct mm_syslog_msg *m, struct mm_s
 	}
 	sp->value = (struct mm_str){ (const char *)c->p + start, c->pos - start };
 	c->pos++; /* the closing '"' */
-	if ((bad = mm_utf8_check(sp->value.p, sp->value.len)) != sp->value.len)
+	if ((bad = utf8_bad(sp->value.p, sp->value.len)) != sp->value.len)
 		return fail(m, start + bad, MM_EUTF8, "PARAM-VALUE is not valid UTF-8");
 	return 0;
 }
@@ -465,7 +484,7 @@ static int parse_msg(struct mm_cur *c, struct mm_syslog_msg *m)
 	}
 	start = c->pos;
 	m->msg = (struct mm_str){ (const char *)c->p + start, c->len - start };
-	bad = mm_utf8_check(m->msg.p, m->msg.len);
+	bad = utf8_bad(m->msg.p, m->msg.len);
 	m->msg_utf8 = bad == m->msg.len;
 	if (m->msg_bom && !m->msg_utf8)
 		return fail(m, start + bad, MM_EUTF8, "MSG after a BOM is not valid UTF-8");
