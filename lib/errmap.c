@@ -81,7 +81,7 @@ struct parser {
 enum scan {
 	SCAN_OK = 0,
 	SCAN_NONE = -1,     /* no digit where a number should start */
-	SCAN_BAD = -2,      /* a digit run followed by something that is not a digit */
+	SCAN_BAD = -2,      /* digits run into a letter or a digit of the wrong base */
 	SCAN_OVERFLOW = -3, /* more than 64 bits */
 };
 
@@ -117,7 +117,7 @@ static int nomem(struct parser *ps)
 
 /* The 1-based column of the cursor. Lines are at most MM_ERRMAP_MAX_LINE
  * bytes, so the cast cannot lose anything. */
-static int col(const struct parser *ps)
+static int column(const struct parser *ps)
 {
 	return (int)ps->c.pos + 1;
 }
@@ -203,7 +203,7 @@ static enum scan scan_number(struct mm_cur *c, uint64_t *out)
 
 static int parse_number(struct parser *ps, uint64_t *out)
 {
-	int start = col(ps);
+	int start = column(ps);
 
 	switch (scan_number(&ps->c, out)) {
 	case SCAN_OK:
@@ -211,7 +211,7 @@ static int parse_number(struct parser *ps, uint64_t *out)
 	case SCAN_OVERFLOW:
 		return fail(ps, MM_EPARSE, start, "numeric code overflows 64 bits");
 	case SCAN_BAD:
-		return fail(ps, MM_EPARSE, col(ps),
+		return fail(ps, MM_EPARSE, column(ps),
 			    "bad character in a numeric code (hex needs 0x, decimal only digits)");
 	case SCAN_NONE:
 		break;
@@ -229,7 +229,7 @@ static int parse_number(struct parser *ps, uint64_t *out)
 static int parse_quoted(struct parser *ps, const char *what)
 {
 	struct mm_cur *c = &ps->c;
-	int start = col(ps), ch, rc;
+	int start = column(ps), ch, rc;
 
 	mm_buf_reset(&ps->s);
 	mm_cur_getc(c);
@@ -240,16 +240,18 @@ static int parse_quoted(struct parser *ps, const char *what)
 			break;
 		if (ch == '\\') {
 			if ((ch = mm_cur_getc(c)) < 0)
-				return fail(ps, MM_EPARSE, start, "unterminated %s: no closing '\"'",
-					    what);
+				return fail(ps, MM_EPARSE, start,
+					    "unterminated %s: no closing '\"'", what);
 			if (ch != '"' && ch != '\\')
-				return fail(ps, MM_EPARSE, col(ps) - 2,
-					    "unknown escape in %s: only \\\" and \\\\ are allowed", what);
+				return fail(ps, MM_EPARSE, column(ps) - 2,
+					    "unknown escape in %s: only \\\" and \\\\ are allowed",
+					    what);
 		} else if (ch < 0x20 || ch == 0x7F) {
-			return fail(ps, MM_EPARSE, col(ps) - 1, "control character in %s", what);
+			return fail(ps, MM_EPARSE, column(ps) - 1, "control character in %s", what);
 		}
 		if ((rc = mm_buf_putc(&ps->s, (char)ch)) < 0)
-			return rc == MM_ENOMEM ? nomem(ps) : fail(ps, rc, start, "%s too long", what);
+			return rc == MM_ENOMEM ? nomem(ps)
+					       : fail(ps, rc, start, "%s too long", what);
 	}
 	if (ps->s.len == 0)
 		return fail(ps, MM_EPARSE, start, "empty %s", what);
@@ -282,9 +284,10 @@ static int end_of_line(struct parser *ps, const char *after)
 	if (mm_cur_peek(c) == '#') {
 		if (c->pos > 0 && (c->p[c->pos - 1] == ' ' || c->p[c->pos - 1] == '\t'))
 			return 0;
-		return fail(ps, MM_EPARSE, col(ps), "'#' starts a comment only after whitespace");
+		return fail(ps, MM_EPARSE, column(ps),
+			    "'#' starts a comment only after whitespace");
 	}
-	return fail(ps, MM_EPARSE, col(ps), "unexpected text after %s", after);
+	return fail(ps, MM_EPARSE, column(ps), "unexpected text after %s", after);
 }
 
 /* Makes room for element n of an array of size-byte elements. The map's
@@ -356,8 +359,9 @@ static void check_exact(const struct table *t, struct mm_errmap_err *best)
 
 	for (i = 1; i < t->nx; i++)
 		if (t->x[i].code == t->x[i - 1].code)
-			note(best, t->x[i].t.line, "code 0x%" PRIX64 " is already mapped on line %d",
-			     t->x[i].code, t->x[i - 1].t.line);
+			note(best, t->x[i].t.line,
+			     "code 0x%" PRIX64 " is already mapped on line %d", t->x[i].code,
+			     t->x[i - 1].t.line);
 }
 
 static void check_names(const struct table *t, struct mm_errmap_err *best)
@@ -462,7 +466,7 @@ static int open_table(struct parser *ps, char *protocol, char *vendor)
 static int keyword_string(struct parser *ps, const char *what, char **out)
 {
 	if (skip_ws(&ps->c) == 0 || mm_cur_peek(&ps->c) != '"')
-		return fail(ps, MM_EPARSE, col(ps), "expected a quoted %s", what);
+		return fail(ps, MM_EPARSE, column(ps), "expected a quoted %s", what);
 	if (parse_quoted(ps, what) < 0)
 		return MM_EPARSE;
 	if ((*out = scratch_dup(ps)) == NULL)
@@ -484,7 +488,7 @@ static int parse_section(struct parser *ps)
 	mm_cur_getc(c);
 	skip_ws(c);
 	if (!accept_word(c, "protocol")) {
-		rc = fail(ps, MM_EPARSE, col(ps), "expected 'protocol' after '['");
+		rc = fail(ps, MM_EPARSE, column(ps), "expected 'protocol' after '['");
 		goto fail;
 	}
 	if ((rc = keyword_string(ps, "protocol name", &protocol)) < 0)
@@ -492,7 +496,8 @@ static int parse_section(struct parser *ps)
 	blanks = skip_ws(c);
 	if (mm_cur_peek(c) != ']') {
 		if (blanks == 0 || !accept_word(c, "vendor")) {
-			rc = fail(ps, MM_EPARSE, col(ps), "expected 'vendor' or ']' after the protocol name");
+			rc = fail(ps, MM_EPARSE, column(ps),
+				  "expected 'vendor' or ']' after the protocol name");
 			goto fail;
 		}
 		if ((rc = keyword_string(ps, "vendor name", &vendor)) < 0)
@@ -500,7 +505,7 @@ static int parse_section(struct parser *ps)
 		skip_ws(c);
 	}
 	if (!mm_cur_accept(c, ']')) {
-		rc = fail(ps, MM_EPARSE, col(ps), "expected ']' to close the section header");
+		rc = fail(ps, MM_EPARSE, column(ps), "expected ']' to close the section header");
 		goto fail;
 	}
 	if ((rc = end_of_line(ps, "the section header")) < 0)
@@ -561,14 +566,15 @@ static int check_target(struct parser *ps, struct target *t, int ccol, int mcol)
 	case MM_X1367_PRIVATE:
 		if (t->text == NULL)
 			return fail(ps, MM_EPARSE, ccol,
-				    "private code %02X (E0-EF) needs the vendor's own message in quotes",
+				    "private code %02X (E0-EF) needs the vendor's own message "
+				    "in quotes",
 				    t->code);
 		return 0;
 	case MM_X1367_UNASSIGNED:
 		if (t->text == NULL)
 			return fail(ps, MM_EPARSE, ccol,
-				    "standard code %02X is unassigned in Annex A and needs a message "
-				    "saying what it means",
+				    "standard code %02X is unassigned in Annex A and needs a "
+				    "message saying what it means",
 				    t->code);
 		return 0;
 	case MM_X1367_ASSIGNED:
@@ -595,14 +601,14 @@ static int parse_target(struct parser *ps, struct target *t)
 
 	skip_ws(c);
 	if (!mm_cur_accept(c, '='))
-		return fail(ps, MM_EPARSE, col(ps), "expected '=' after the code");
+		return fail(ps, MM_EPARSE, column(ps), "expected '=' after the code");
 	skip_ws(c);
-	ccol = col(ps);
+	ccol = column(ps);
 	if ((rc = parse_std_code(ps, &t->code)) < 0)
 		return rc;
 	skip_ws(c);
 	if (mm_cur_peek(c) == '"') {
-		mcol = col(ps);
+		mcol = column(ps);
 		if ((rc = parse_quoted(ps, "message")) < 0)
 			return rc;
 		if ((t->text = scratch_dup(ps)) == NULL)
@@ -674,7 +680,7 @@ static int parse_entry(struct parser *ps)
 	uint64_t lo = 0, hi = 0;
 	char *name = NULL;
 	enum kind k;
-	int rc, start = col(ps);
+	int rc, start = column(ps);
 
 	if (ps->cur == NULL)
 		return fail(ps, MM_EPARSE, start,
@@ -701,7 +707,8 @@ static int parse_entry(struct parser *ps)
 				goto fail;
 			if (lo > hi) {
 				rc = fail(ps, MM_EPARSE, start,
-					  "range 0x%" PRIX64 "..0x%" PRIX64 " is empty: low end above high end",
+					  "range 0x%" PRIX64 "..0x%" PRIX64
+					  " is empty: low end above high end",
 					  lo, hi);
 				goto fail;
 			}
@@ -766,8 +773,8 @@ static int parse_text(struct parser *ps, const char *text, size_t len)
 		if (n > 0 && text[off + n - 1] == '\r')
 			n--;
 		if (n > MM_ERRMAP_MAX_LINE)
-			return fail(ps, MM_ETOOBIG, MM_ERRMAP_MAX_LINE + 1, "line longer than %d bytes",
-				    MM_ERRMAP_MAX_LINE);
+			return fail(ps, MM_ETOOBIG, MM_ERRMAP_MAX_LINE + 1,
+				    "line longer than %d bytes", MM_ERRMAP_MAX_LINE);
 		if ((rc = check_bytes(ps, text + off, n)) < 0)
 			return rc;
 		mm_cur_init(&ps->c, text + off, n);

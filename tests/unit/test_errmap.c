@@ -164,7 +164,8 @@ static const struct lookup_case shipped_lookups[] = {
 	{"echonet.map", "ECHONET Lite", NULL, "0x52", 0, 0x31, "Invalid Argument", E, 36, NULL},
 	{"echonet.map", "ECHONET Lite", NULL, "0x53", 0, 0x31, "Invalid Argument", E, 40, NULL},
 	{"echonet.map", "ECHONET Lite", NULL, "0x5E", 0, 0x31, "Invalid Argument", E, 44, NULL},
-	{"echonet.map", "ECHONET Lite", NULL, "0x5A", 0, 0x3F, "Other Command Reasons", R, 25, NULL},
+	{"echonet.map", "ECHONET Lite", NULL, "0x5A", 0, 0x3F, "Other Command Reasons", R, 25,
+	 NULL},
 	{"echonet.map", "ECHONET Lite", NULL, "0x72", 0, 0x00, "No Error", R, 20, NULL},
 	{"echonet.map", "ECHONET Lite", NULL, "0x62", 0, 0xFF, "Other Reasons", D, 47, NULL},
 
@@ -418,13 +419,15 @@ static const struct {
 	{"no final newline", "[protocol \"P\"]\n1 = 30", 1, 1},
 	{"CRLF", "[protocol \"P\"]\r\n1 = 30\r\n\"N\" = 31 \"Invalid Argument\"\r\n", 1, 2},
 	{"BOM", "\xEF\xBB\xBF[protocol \"P\"]\n1 = 30\n", 1, 1},
-	{"blanks everywhere", "  [ protocol\t\"P\"   vendor \"V\" ]  # c\n\t1\t=\t0x30\t#c\n", 1, 1},
+	{"blanks everywhere",
+	 "  [ protocol\t\"P\"   vendor \"V\" ]  # c\n\t1\t=\t0x30\t#c\n", 1, 1},
 	{"trailing comment after message", "[protocol \"P\"]\n1 = E0 \"x # y\" # z\n", 1, 1},
 	{"comment after section", "[protocol \"P\"] # any vendor\n", 1, 0},
 	{"hash inside quotes", "[protocol \"P#1\"]\n\"#\" = 30\n", 1, 1},
 	{"standard message repeated", "[protocol \"P\"]\n1 = 30 \"Invalid Command\"\n", 1, 1},
 	{"0xNN standard code", "[protocol \"P\"]\n1 = 0x30\n2 = 0Xff\n3 = e0 \"p\"\n", 1, 3},
-	{"unassigned with message", "[protocol \"P\"]\n1 = 13 \"Line noise\"\n2 = 01 \"x\"\n", 1, 2},
+	{"unassigned with message",
+	 "[protocol \"P\"]\n1 = 13 \"Line noise\"\n2 = 01 \"x\"\n", 1, 2},
 	{"F0-FE with message", "[protocol \"P\"]\n1 = F0 \"x\"\n2 = FE \"y\"\n", 1, 2},
 	{"No Error as a target", "[protocol \"P\"]\n0 = 00\n", 1, 1},
 	{"one-code range", "[protocol \"P\"]\n5..5 = 30\n", 1, 1},
@@ -436,8 +439,10 @@ static const struct {
 	{"leading zeros are decimal", "[protocol \"P\"]\n010 = 30\n10..11 = 31\n", 1, 2},
 	{"64-bit limits", "[protocol \"P\"]\n0xFFFFFFFFFFFFFFFF = 30\n0x0000000000000000001 = 31\n",
 	 1, 2},
-	{"UTF-8 names", "[protocol \"\xE3\x83\x97\" vendor \"\xC3\xA9\"]\n\"\xF0\x9F\x94\x8B\" = E0 "
-	 "\"\xE9\x9B\xBB\xE6\xB1\xA0\"\n", 1, 1},
+	{"UTF-8 names",
+	 "[protocol \"\xE3\x83\x97\" vendor \"\xC3\xA9\"]\n"
+	 "\"\xF0\x9F\x94\x8B\" = E0 \"\xE9\x9B\xBB\xE6\xB1\xA0\"\n",
+	 1, 1},
 	{"default with a private code", "[protocol \"P\"]\ndefault = EF \"vendor's catch-all\"\n",
 	 1, 1},
 	{"quoted default is a name", "[protocol \"P\"]\n\"default\" = 30\ndefault = 31\n", 1, 2},
@@ -888,7 +893,8 @@ static void test_big(void **state)
 
 		lo = RANGE_BASE + i * 10;
 		for (k = 0; k < 3; k++) {
-			assert_int_equal(mm_errmap_lookup_num(map, "Big", NULL, lo + probe[k], &r), 0);
+			assert_int_equal(
+				mm_errmap_lookup_num(map, "Big", NULL, lo + probe[k], &r), 0);
 			EXPECT(r.code == stdc[i % 8] && r.match == MM_ERRMAP_RANGE &&
 				       r.line == (int)(2 + BIG_RANGES - i),
 			       "range %zu+%d: %02X match %d line %d", i, (int)probe[k], r.code,
