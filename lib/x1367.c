@@ -214,9 +214,12 @@ void x1367_report_at(struct x1367_ctx *c, int line, int col, const char *attr, u
 static int mac_valid(const char *s)
 {
 	int i;
-	char sep = s[2];
+	char sep;
 
-	if (strlen(s) != 17 || (sep != ':' && sep != '-'))
+	if (strlen(s) != 17)
+		return 0;
+	sep = s[2];
+	if (sep != ':' && sep != '-')
 		return 0;
 	for (i = 0; i < 17; i++) {
 		char ch = s[i];
@@ -250,12 +253,20 @@ static const char *id_problem(enum mm_x1367_idkind k, const char *v)
 	return NULL;
 }
 
+/* Reports a problem with attribute name of party p ("Requester/IP Address"). */
+static void report_party(struct x1367_ctx *c, enum mm_x1367_party p, const char *name,
+			 unsigned forgive, const char *what)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "%s/%s", x1367_party_names[p], name);
+	x1367_report(c, path, forgive, "%s", what);
+}
+
 static void check_party(const struct mm_x1367_record *r, enum mm_x1367_party p,
 			struct x1367_ctx *c)
 {
 	const struct mm_x1367_party_info *pi = &r->party[p];
-	const char *pname = x1367_party_names[p];
-	char path[64];
 	int k, nid = 0;
 
 	for (k = 0; k < MM_X1367_ID_COUNT; k++) {
@@ -264,24 +275,21 @@ static void check_party(const struct mm_x1367_record *r, enum mm_x1367_party p,
 		if (!pi->id[k])
 			continue;
 		nid++;
-		if ((why = id_problem((enum mm_x1367_idkind)k, pi->id[k])) != NULL) {
-			snprintf(path, sizeof path, "%s/%s", pname, idkind_names[k]);
-			x1367_report(c, path, MM_X1367_F_IDENTIFIER, "%s", why);
-		}
+		if ((why = id_problem((enum mm_x1367_idkind)k, pi->id[k])) != NULL)
+			report_party(c, p, idkind_names[k], MM_X1367_F_IDENTIFIER, why);
 	}
 	if (nid == 0 && !(c->bad & X_BAD_PARTY(p)))
-		x1367_report(c, pname, MM_X1367_F_IDENTIFIER,
+		x1367_report(c, x1367_party_names[p], MM_X1367_F_IDENTIFIER,
 			     "no identifier (Unique ID, Unique Name, IP Address or MAC Address)");
 	if (p == MM_X1367_REPORTER)
 		return;
-	snprintf(path, sizeof path, "%s/%s", pname, X_TRANSMITTED);
 	if (!pi->transmitted) {
 		if (!(c->bad & (X_BAD_TRANSMITTED(p) | X_BAD_PARTY(p))))
-			x1367_report(c, path, 0, "missing");
-	}
-	else if (!mm_hex_valid(pi->transmitted, strlen(pi->transmitted)))
-		x1367_report(c, path, MM_X1367_F_NONHEX_CODE,
+			report_party(c, p, X_TRANSMITTED, 0, "missing");
+	} else if (!mm_hex_valid(pi->transmitted, strlen(pi->transmitted))) {
+		report_party(c, p, X_TRANSMITTED, MM_X1367_F_NONHEX_CODE,
 			     "not an even number of hex digits");
+	}
 }
 
 static void check_code(const struct mm_x1367_record *r, struct x1367_ctx *c)

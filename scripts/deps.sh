@@ -7,7 +7,8 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config
   clang libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes
-  libjansson-dev libinih-dev        # JSON, configuration files
+  libjansson-dev libinih-dev        # JSON values and output, configuration files
+  libyajl-dev                       # event-driven JSON parser: the X.1367 decode path
   libcmocka-dev                     # unit tests
   rsyslog util-linux socat          # real syslog peers for integration tests and benchmarks
 )

@@ -36,7 +36,7 @@ status 1 "$m" x1367 validate "$s/x1367-invalid.jsonl" 2>"$tmp/e"
 has "$tmp/e" "$s/x1367-invalid.jsonl:1:61: Reporter/IP Address: is not an IPv4 or IPv6 address"
 has "$tmp/e" "$s/x1367-invalid.jsonl:2:113: Error Code: \"3G\" is not two hex digits"
 has "$tmp/e" "$s/x1367-invalid.jsonl:2:152: Severity: unknown attribute"
-has "$tmp/e" "$s/x1367-invalid.jsonl:3:54: Protocol: '}' expected near end of file"
+has "$tmp/e" "$s/x1367-invalid.jsonl:3:55: Protocol: the record ends before its JSON is complete"
 grep -q "Error Code: missing" "$tmp/e" && fail "a malformed code must not also be reported missing"
 
 # Unreadable input is a usage error (2), not a verdict.

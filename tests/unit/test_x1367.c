@@ -180,6 +180,10 @@ static const struct rule_case {
 	 0, NULL, 0, NULL, 0, 0},
 	{"bad MAC address", REC(TS, "{\"MAC Address\":\"00:1B:44:11:3A\"}", PROTO, REQ, RESP, CODE, MSG, ""),
 	 MM_EINVALID, "Reporter/MAC Address", 0, "not a MAC", 0, MM_X1367_F_IDENTIFIER},
+	{"one-character MAC address", REC(TS, "{\"MAC Address\":\"0\"}", PROTO, REQ, RESP, CODE, MSG, ""),
+	 MM_EINVALID, "Reporter/MAC Address", 0, "not a MAC", 0, MM_X1367_F_IDENTIFIER},
+	{"long malformed code", REC(TS, REP, PROTO, REQ, RESP, "\"+31ArgumEnt\"", MSG, ""),
+	 MM_EINVALID, "Error Code", 0, "\"+31ArgumEnt\" is not two hex digits", MM_EINVALID, 0},
 	{"reporter without identifier", REC(TS, "{}", PROTO, REQ, RESP, CODE, MSG, ""),
 	 MM_EINVALID, "Reporter", 50, "no identifier", 0, MM_X1367_F_IDENTIFIER},
 	{"numeric unique id", REC(TS, REP, PROTO, "{\"Unique ID\":7,\"Transmitted Code\":\"00\"}", RESP, CODE, MSG, ""),
@@ -225,7 +229,21 @@ static const struct rule_case {
 	{"not JSON", "{\"Timestamp\": ", MM_EPARSE, "Timestamp", 0, "", MM_EPARSE, 0},
 	{"invalid UTF-8", "{\"Protocol\":\"\xC3\x28\"}", MM_EPARSE, "Protocol", 0, "UTF-8", MM_EPARSE, 0},
 	{"NUL escape", REC(TS, REP, "\"a\\u0000b\"", REQ, RESP, CODE, MSG, ""),
-	 MM_EPARSE, "Protocol", 0, "NUL", MM_EPARSE, 0},
+	 MM_EINVALID, "Protocol", 0, "NUL", MM_EINVALID, 0},
+	{"NUL in Description", REC(TS, REP, PROTO, REQ, RESP, CODE, MSG, ",\"Description\":{\"a\":\"\\u0000\"}"),
+	 MM_EINVALID, "Description", 0, "NUL", MM_EINVALID, 0},
+	{"Description nested too deep", REC(TS, REP, PROTO, REQ, RESP, CODE, MSG,
+	 ",\"Description\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"),
+	 MM_EINVALID, "Description", 0, "nested deeper", MM_EINVALID, 0},
+	{"Description nested arrays and objects", REC(TS, REP, PROTO, REQ, RESP, CODE, MSG,
+	 ",\"Description\":{\"a\":[1,2.5,true,null,{\"b\":\"c\"}]}"), 0, NULL, 0, NULL, 0, 0},
+	{"duplicate inside Description", REC(TS, REP, PROTO, REQ, RESP, CODE, MSG, ",\"Description\":{\"a\":1,\"a\":2}"),
+	 MM_EINVALID, "Description", 0, "more than once", 0, MM_X1367_F_DUPLICATE},
+	{"party given twice", REC(TS, REP, PROTO, REQ, RESP, CODE, MSG, ",\"Requester\":{\"Unique ID\":\"9\"}"),
+	 MM_EINVALID, "Requester", 0, "more than once", MM_EINVALID, 0},
+	{"trailing garbage", REC(TS, REP, PROTO, REQ, RESP, CODE, MSG, "") " x", MM_EPARSE, "Error Message", 0,
+	 "trailing garbage", MM_EPARSE, 0},
+	{"empty", "", MM_EPARSE, "", 1, "ends before", MM_EPARSE, 0},
 	{"trailing comma in party", REC(TS, "{\"IP Address\":\"192.168.2.11\",}", PROTO, REQ, RESP, CODE, MSG, ""),
 	 MM_EINVALID, "Reporter/IP Address", 78, "trailing comma", 0, MM_X1367_F_TRAILING_COMMA},
 };
@@ -307,7 +325,15 @@ static void limits_and_hostile_input(void **state)
 	/* Nesting far deeper than any record: refused, not a crash. */
 	for (i = 0; i < 100000; i++)
 		big[i] = i < 50000 ? '[' : ']';
-	assert_int_equal(mm_x1367_decode(big, 100000, MM_X1367_STRICT, &r, &d), MM_EPARSE);
+	assert_int_equal(mm_x1367_decode(big, 100000, MM_X1367_STRICT, &r, &d), MM_EINVALID);
+	big[0] = '{';
+	big[1] = '"';
+	big[2] = 'a';
+	big[3] = '"';
+	big[4] = ':';
+	assert_int_equal(mm_x1367_decode(big, 100000, MM_X1367_LENIENT, &r, &d), MM_EINVALID);
+	assert_int_equal(d.errors, 1);
+	assert_non_null(strstr(d.v[1].msg, "nested deeper than 64 levels"));
 	/* Many problems: the count is kept even past what is stored. */
 	{
 		char many[8192];
