@@ -68,7 +68,8 @@ enum mm_syslog_format {
 enum mm_syslog_quirk {
 	MM_SYSLOG_Q_NO_PRI = 1 << 0,       /* no <PRI>; the default 13 was assumed */
 	MM_SYSLOG_Q_NO_TIMESTAMP = 1 << 1, /* no timestamp */
-	MM_SYSLOG_Q_NO_HOSTNAME = 1 << 2,  /* the token after the time was the tag */
+	MM_SYSLOG_Q_NO_HOSTNAME = 1 << 2,  /* no HOSTNAME: the token after the time was
+					      the tag or content, or there was no time */
 	MM_SYSLOG_Q_YEAR = 1 << 3,         /* the timestamp carried a year */
 	MM_SYSLOG_Q_FRACTION = 1 << 4,     /* the time had a fraction of a second */
 	MM_SYSLOG_Q_RFC3339 = 1 << 5,      /* RFC 3339 timestamp in a 3164 header */
