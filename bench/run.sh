@@ -23,6 +23,13 @@ REPS=${BENCH_REPS:-3}
 TIMEOUT=${BENCH_TIMEOUT:-120}
 BP="$BIN/bench_parse"
 [ -x "$BP" ] || { echo "run.sh: $BP not built" >&2; exit 1; }
+have_rsyslog=1
+RSYSLOG_MODDIR=$(dirname "$(dpkg -L rsyslog 2>/dev/null | grep -m1 '/imptcp.so$')" 2>/dev/null)
+if ! command -v rsyslogd >/dev/null || [ ! -e "$RSYSLOG_MODDIR/mmjsonparse.so" ]; then
+	echo "run.sh: rsyslogd with imptcp and mmjsonparse not found (scripts/deps.sh installs it);" \
+		"the rsyslog column will say failed" >&2
+	have_rsyslog=0
+fi
 
 tmp=$(mktemp -d /tmp/mamori-bench.XXXXXX)
 pids=()
@@ -120,7 +127,11 @@ EOF
 }
 
 run_rsyslog() {
-	local d="$tmp/rsyslog.$1" port rpid="" res try i c0 c1 hwm listening=0
+	if [ "$have_rsyslog" != 1 ]; then
+		echo "error=rsyslog-not-installed"
+		return
+	fi
+	local d="$tmp/rsyslog.$1" port rpid="" res try i c0 c1 hwm idle listening=0
 	mkdir -p "$d/work"
 	for ((try = 0; try < 10; try++)); do
 		port=$((20000 + RANDOM % 40000))
@@ -146,13 +157,14 @@ run_rsyslog() {
 		echo "error=rsyslogd-did-not-listen"
 		return
 	fi
+	idle=$(awk '/^VmRSS:/ {print $2}' "/proc/$rpid/status" 2>/dev/null)
 	c0=$(cpu_s "$rpid")
 	res=$("$BP" send -port "$port" -w "$d/out.jsonl" -n "$N" -t "$TIMEOUT" \
 		-pid "$rpid" 2>"$d/send.err")
 	c1=$(cpu_s "$rpid")
 	hwm=$(vmhwm "$rpid")
 	kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-	echo "rsyslog run $1: $res | rsyslogd: peak_rss_kb=$hwm cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.3f", b - a}')" >>"$tmp/detail"
+	echo "rsyslog run $1: $res | rsyslogd: rss_kb_before=$idle peak_rss_kb=$hwm cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.3f", b - a}')" >>"$tmp/detail"
 	[ -s "$d/send.err" ] && sed 's/^/  sender: /' "$d/send.err" >>"$tmp/detail"
 	if grep -qv '^$' "$d/rsyslogd.log" 2>/dev/null; then
 		sed 's/^/  rsyslogd: /' "$d/rsyslogd.log" | head -n 20 >>"$tmp/detail"
