@@ -59,7 +59,13 @@ fi
 # Keys of a "k=v k=v" line: kv LINE KEY
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n1; }
 
-port_busy() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+# 1 (true) if some socket listens on TCP port $1 (any address), from
+# /proc/net/tcp{,6}, so that no tool beyond awk is needed.
+port_busy() {
+	awk -v p="$(printf '%04X' "$1")" \
+		'FNR > 1 && $4 == "0A" && substr($2, length($2) - 3) == p {f = 1} END {exit !f}' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 
 # The process's peak RSS in KiB and its CPU seconds (user + system, all threads).
 vmhwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
@@ -134,7 +140,7 @@ run_rsyslog() {
 	local d="$tmp/rsyslog.$1" port rpid="" res try i c0 c1 hwm idle listening=0
 	mkdir -p "$d/work"
 	for ((try = 0; try < 10; try++)); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
 		port_busy "$port" && continue
 		write_rsyslog_conf "$d" "$port"
 		rsyslogd -n -f "$d/rsyslog.conf" -i "$d/rsyslogd.pid" >"$d/rsyslogd.log" 2>&1 &
@@ -142,7 +148,7 @@ run_rsyslog() {
 		pids+=("$rpid")
 		for ((i = 0; i < 100; i++)); do
 			if ! kill -0 "$rpid" 2>/dev/null; then break; fi
-			if ss -Htlnp "sport = :$port" 2>/dev/null | grep -q "pid=$rpid,"; then
+			if port_busy "$port"; then
 				listening=1
 				break
 			fi
