@@ -90,9 +90,9 @@ static int fail(struct mm_syslog_msg *m, size_t off, int rc, const char *what)
 	return rc;
 }
 
-/* Clears what a parse sets. The SD tables are left alone, since nelements and
- * nparams say how much of them is valid, and clearing 3 KiB per message would
- * cost more than the parse itself. */
+/* Clears what a parse sets. The SD tables are left alone: nelements and
+ * nparams say how much of them is valid, and clearing their 3 KiB on every
+ * message would be a sizeable share of the cost of a parse. */
 static void msg_reset(struct mm_syslog_msg *m)
 {
 	m->format = MM_SYSLOG_RFC5424;
