@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <yajl/yajl_parse.h>
 
+#include "mamori/buf.h"
 #include "mamori/error.h"
 #include "mamori/x1367.h"
 #include "x1367_int.h"
@@ -522,10 +523,26 @@ static int copy_key(char *dst, size_t size, const unsigned char *s, size_t len)
 	return 0;
 }
 
+/*
+ * yajl is told not to check UTF-8: it lets overlong forms through, and a
+ * \u escape of a lone surrogate decodes to bytes that are not UTF-8. Every
+ * decoded string is checked here instead, against RFC 3629.
+ */
+static int utf8_ok(struct sax *x, const unsigned char *s, size_t len)
+{
+	if (mm_utf8_check(s, len) == len)
+		return 1;
+	report_value(x, 0, "not valid UTF-8");
+	return stop(x, MM_EINVALID);
+}
+
 static int on_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct sax *x = ctx;
 	char *key;
+
+	if (!utf8_ok(x, s, len))
+		return 0;
 
 	if (x->nstack) {
 		if (memchr(s, 0, len)) {
@@ -723,6 +740,9 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
 	struct sax *x = ctx;
 	json_t *v = NULL;
 
+	if (!utf8_ok(x, s, len))
+		return 0;
+
 	/* Only values kept as JSON need a jansson string. */
 	if (x->nstack || (x->depth == 1 && (x->top == A_DESCRIPTION || x->top == A_EXTRA)) ||
 	    (x->depth == 2 && x->pkey == P_EXTRA)) {
@@ -863,6 +883,7 @@ static int sax_run(struct sax *x, const char *text, size_t len, unsigned char **
 	*err = NULL;
 	if (!h)
 		return MM_ENOMEM;
+	yajl_config(h, yajl_dont_validate_strings, 1);
 	st = yajl_parse(h, (const unsigned char *)text, len);
 	*err_off = yajl_get_bytes_consumed(h);
 	if (st == yajl_status_ok) {
