@@ -11,6 +11,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$root/fuzz/crashes"
 fail=0
+passed=0
+failed=0
 for t in "$bindir"/fuzz_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
@@ -23,10 +25,13 @@ for t in "$bindir"/fuzz_*; do
       "$work/$name" "$seeds" >"$work/$name.log" 2>&1; then
     runs=$(grep -o 'Done [0-9]* runs' "$work/$name.log" | tail -1 || true)
     echo "ok (${runs:-done})"
+    passed=$((passed + 1))
   else
     echo "FAILED"
     tail -40 "$work/$name.log"
     fail=1
+    failed=$((failed + 1))
   fi
 done
+echo "fuzz: $passed passed, $failed failed"
 exit $fail
