@@ -122,17 +122,6 @@ static int column(const struct parser *ps)
 	return (int)ps->c.pos + 1;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static int is_word(int ch)
 {
 	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -174,9 +163,9 @@ static enum scan scan_number(struct mm_cur *c, uint64_t *out)
 	int ch, d, any = 0;
 
 	if (mm_cur_left(c) >= 3 && c->p[c->pos] == '0' &&
-	    (c->p[c->pos + 1] == 'x' || c->p[c->pos + 1] == 'X') && hexval(c->p[c->pos + 2]) >= 0) {
+	    (c->p[c->pos + 1] == 'x' || c->p[c->pos + 1] == 'X') && mm_hex_digit(c->p[c->pos + 2]) >= 0) {
 		c->pos += 2;
-		while ((d = hexval(mm_cur_peek(c))) >= 0) {
+		while ((d = mm_hex_digit(mm_cur_peek(c))) >= 0) {
 			if (v > UINT64_MAX >> 4)
 				return SCAN_OVERFLOW;
 			v = v << 4 | (uint64_t)d;
@@ -540,10 +529,10 @@ static int parse_std_code(struct parser *ps, uint8_t *code)
 		tok += 2;
 		n = 2;
 	}
-	if (n != 2 || hexval(tok[0]) < 0 || hexval(tok[1]) < 0)
+	if (n != 2 || mm_hex_digit(tok[0]) < 0 || mm_hex_digit(tok[1]) < 0)
 		return fail(ps, MM_EPARSE, (int)start + 1,
 			    "standard code must be two hex digits, like 30 or 0x30");
-	*code = (uint8_t)(hexval(tok[0]) << 4 | hexval(tok[1]));
+	*code = (uint8_t)(mm_hex_digit(tok[0]) << 4 | mm_hex_digit(tok[1]));
 	return 0;
 }
 

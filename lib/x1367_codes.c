@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 
+#include "mamori/buf.h"
 #include "mamori/error.h"
 #include "mamori/x1367.h"
 
@@ -111,22 +112,11 @@ const char *mm_x1367_status_name(enum mm_x1367_status s)
 	return "unknown";
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mm_x1367_code_parse(const char *s, uint8_t *code)
 {
 	int hi, lo;
 
-	if (!s || (hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0 || s[2] != '\0')
+	if (!s || (hi = mm_hex_digit(s[0])) < 0 || (lo = mm_hex_digit(s[1])) < 0 || s[2] != '\0')
 		return MM_EPARSE;
 	*code = (uint8_t)(hi << 4 | lo);
 	return 0;

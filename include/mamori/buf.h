@@ -97,6 +97,18 @@ static inline int mm_cur_take(struct mm_cur *c, size_t n, const uint8_t **out)
 	return 0;
 }
 
+/* The value of one hex digit (either case), or -1 if ch is not one. */
+static inline int mm_hex_digit(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
 /* Writes len bytes as upper-case hex into b. */
 int mm_hex_encode(struct mm_buf *b, const void *p, size_t len);
 /* Returns 1 if s[0..len) is an even number of hex digits (either case). */

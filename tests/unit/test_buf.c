@@ -80,6 +80,13 @@ static void hex(void **state)
 	assert_false(mm_hex_valid("abc", 3));
 	assert_false(mm_hex_valid("0g", 2));
 	assert_false(mm_hex_valid("00 ", 3));
+	assert_int_equal(mm_hex_digit('0'), 0);
+	assert_int_equal(mm_hex_digit('9'), 9);
+	assert_int_equal(mm_hex_digit('a'), 10);
+	assert_int_equal(mm_hex_digit('F'), 15);
+	assert_int_equal(mm_hex_digit('g'), -1);
+	assert_int_equal(mm_hex_digit('/'), -1);
+	assert_int_equal(mm_hex_digit(-1), -1);
 }
 
 static void utf8(void **state)
