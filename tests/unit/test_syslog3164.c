@@ -16,8 +16,7 @@
 #include "mamori/buf.h"
 #include "mamori/error.h"
 #include "mamori/syslog.h"
-
-#define BOM "\xEF\xBB\xBF"
+#include "syslog_check.h"
 
 #define Q_NO_PRI MM_SYSLOG_Q_NO_PRI
 #define Q_NO_TS MM_SYSLOG_Q_NO_TIMESTAMP
@@ -32,30 +31,7 @@
 static void check_str(const struct mm_str *s, const char *want, const char *what,
 		      const char *in)
 {
-	if (want == NULL) {
-		if (s->p != NULL)
-			fail_msg("%s: %s: expected absent, got \"%.*s\"", in, what, (int)s->len,
-				 s->p);
-		return;
-	}
-	if (s->p == NULL)
-		fail_msg("%s: %s: expected \"%s\", got absent", in, what, want);
-	if (s->len != strlen(want) || memcmp(s->p, want, s->len) != 0)
-		fail_msg("%s: %s: expected \"%s\", got \"%.*s\"", in, what, want, (int)s->len,
-			 s->p);
-}
-
-/* Parses len bytes from an exact-size heap copy so that ASan catches any
- * read past the end; the copy stays in *keep while the fields are read. */
-static int parse_copy(const char *s, size_t len, enum mm_syslog_parse_mode mode,
-		      struct mm_syslog_msg *m, char **keep)
-{
-	char *p = malloc(len ? len : 1);
-
-	assert_non_null(p);
-	memcpy(p, s, len);
-	*keep = p;
-	return mm_syslog_parse(p, len, mode, m);
+	expect_slice(s, want, what, in);
 }
 
 struct c3164 {

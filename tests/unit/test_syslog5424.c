@@ -16,34 +16,12 @@
 #include "mamori/buf.h"
 #include "mamori/error.h"
 #include "mamori/syslog.h"
-
-#define BOM "\xEF\xBB\xBF"
+#include "syslog_check.h"
 
 /* Compares a parsed slice with the expected text; NULL means absent. */
 static void check_str(const struct mm_str *s, const char *want, const char *what)
 {
-	if (want == NULL) {
-		if (s->p != NULL)
-			fail_msg("%s: expected absent, got \"%.*s\"", what, (int)s->len, s->p);
-		return;
-	}
-	if (s->p == NULL)
-		fail_msg("%s: expected \"%s\", got absent", what, want);
-	if (s->len != strlen(want) || memcmp(s->p, want, s->len) != 0)
-		fail_msg("%s: expected \"%s\", got \"%.*s\"", what, want, (int)s->len, s->p);
-}
-
-/* Parses a C string through an exact-size heap copy, so that ASan sees any
- * read past the end. The copy is kept in *keep while the fields are read. */
-static int parse_copy(const char *s, size_t len, enum mm_syslog_parse_mode mode,
-		      struct mm_syslog_msg *m, char **keep)
-{
-	char *p = malloc(len ? len : 1);
-
-	assert_non_null(p);
-	memcpy(p, s, len);
-	*keep = p;
-	return mm_syslog_parse(p, len, mode, m);
+	expect_slice(s, want, what, NULL);
 }
 
 static int parse_str(const char *s, enum mm_syslog_parse_mode mode, struct mm_syslog_msg *m,
