@@ -210,6 +210,8 @@ static void validate_one(struct vstate *st, const char *name, int line0, const c
 		if (json) {
 			puts(json);
 			free(json);
+		} else {
+			log_warnx("%s:%d: accepted record could not be written back", name, line0);
 		}
 	}
 	mm_x1367_free(r);

@@ -319,7 +319,7 @@ static void check_code(const struct mm_x1367_record *r, struct x1367_ctx *c)
 
 void x1367_check(const struct mm_x1367_record *r, struct x1367_ctx *c)
 {
-	struct timespec ts;
+	struct timespec ts = {0, 0};
 
 	if (!r->timestamp) {
 		if (!(c->bad & X_BAD_TIMESTAMP))
@@ -334,6 +334,8 @@ void x1367_check(const struct mm_x1367_record *r, struct x1367_ctx *c)
 				     "\"%s\" is not UTC with a fraction of a second "
 				     "(e.g. 2018-08-28T09:34:55.0Z)",
 				     r->timestamp);
+		if (rc >= 0)
+			c->time = ts;
 	}
 	if (!r->protocol) {
 		if (!(c->bad & X_BAD_PROTOCOL))

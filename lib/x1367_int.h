@@ -17,6 +17,7 @@ struct x1367_ctx {
 	unsigned forgiven; /* forgive bits used */
 	unsigned errors;   /* errors found, kept in d or not */
 	unsigned bad;      /* X_BAD_* bits: present but unusable, so not "missing" */
+	struct timespec time; /* Timestamp as x1367_check() read it, 0 if it could not */
 };
 
 /* Attributes the decoder found present but of the wrong type or form. */

@@ -995,8 +995,7 @@ int mm_x1367_decode(const char *text, size_t len, enum mm_x1367_mode mode,
 			rc = MM_EINVALID;
 	}
 	if (rc == 0) {
-		if (r->timestamp && mm_x1367_time_parse(r->timestamp, &r->time) < 0)
-			memset(&r->time, 0, sizeof r->time);
+		r->time = c.time; /* read once, by the check */
 		r->forgiven = c.forgiven;
 		*out = r;
 		r = NULL;
