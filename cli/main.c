@@ -18,6 +18,7 @@ static const struct {
 } nouns[] = {
 	{"x1367", cmd_x1367, "the standard IoT error log: codes, validate, map, build"},
 	{"syslog", cmd_syslog, "syslog messages: parse (RFC 5424, RFC 3164, RFC 6587 framing)"},
+	{"send", cmd_send, "send events reliably: spool, then RELP, TLS, TCP or UDP syslog"},
 };
 
 static void usage(FILE *out)

@@ -10,6 +10,9 @@ pkgs=(
   libjansson-dev libinih-dev        # JSON values and output, configuration files
   libyajl-dev                       # event-driven JSON parser: the X.1367 decode path
   libcmocka-dev                     # unit tests
+  zlib1g-dev                        # CRC-32 of spool records
+  librelp-dev libssl-dev            # RELP and TLS senders
+  rsyslog-relp rsyslog-openssl      # rsyslog's imrelp/omrelp and its TLS driver, as test peers
   rsyslog util-linux socat          # real syslog peers for integration tests and benchmarks
 )
 
