@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
+#include <yajl/yajl_parse.h>
 
 #include "cli.h"
 #include "mamori/buf.h"
@@ -168,7 +168,8 @@ struct wrap {
 	const char *hostname, *app_name;
 	char procid[16];
 	int pri;
-	struct mm_x1367_diags diags;
+	struct mm_x1367_diags diags; /* why a line was not an X.1367 record */
+	char why[320];
 };
 
 /* An event name is also the MSGID: "part.noun.verb", printable, at most 32. */
@@ -185,38 +186,125 @@ static int event_name_ok(const char *e)
 	return 1;
 }
 
-/* Decides the MSGID of a line. 0, or MM_EINVAL with why set. */
+/* What one pass of yajl over a line finds: the top-level "event" string. */
+struct peek {
+	int depth;
+	int at_event;     /* the last top-level key was "event" */
+	int has_event;    /* a top-level "event" was seen */
+	int event_string; /* ... and its value was a string */
+	char name[MSGID_MAX + 1];
+	size_t name_len;
+};
+
+static int pk_value(void *ctx)
+{
+	struct peek *k = ctx;
+
+	k->at_event = 0;
+	return 1;
+}
+static int pk_null(void *ctx) { return pk_value(ctx); }
+static int pk_bool(void *ctx, int b) { (void)b; return pk_value(ctx); }
+static int pk_number(void *ctx, const char *v, size_t n) { (void)v; (void)n; return pk_value(ctx); }
+
+static int pk_string(void *ctx, const unsigned char *v, size_t n)
+{
+	struct peek *k = ctx;
+
+	if (k->at_event && k->depth == 1) {
+		k->event_string = 1;
+		k->name_len = n;
+		if (n <= MSGID_MAX) {
+			memcpy(k->name, v, n);
+			k->name[n] = '\0';
+		}
+	}
+	k->at_event = 0;
+	return 1;
+}
+
+static int pk_key(void *ctx, const unsigned char *key, size_t n)
+{
+	struct peek *k = ctx;
+
+	k->at_event = k->depth == 1 && n == 5 && memcmp(key, "event", 5) == 0;
+	if (k->at_event)
+		k->has_event = 1;
+	return 1;
+}
+
+static int pk_open(void *ctx)
+{
+	struct peek *k = ctx;
+
+	k->at_event = 0;
+	k->depth++;
+	return 1;
+}
+
+static int pk_close(void *ctx)
+{
+	((struct peek *)ctx)->depth--;
+	return 1;
+}
+
+static const yajl_callbacks peek_callbacks = {
+	.yajl_null = pk_null,
+	.yajl_boolean = pk_bool,
+	.yajl_number = pk_number,
+	.yajl_string = pk_string,
+	.yajl_start_map = pk_open,
+	.yajl_map_key = pk_key,
+	.yajl_end_map = pk_close,
+	.yajl_start_array = pk_open,
+	.yajl_end_array = pk_close,
+};
+
+/* Decides the MSGID of a line. 0, or MM_EINVAL with why set. One quick
+ * pass checks the JSON and finds a top-level "event"; only a line without
+ * one is decoded as an X.1367 record. */
 static int classify(struct wrap *w, const char *p, size_t n, char *msgid, const char **why)
 {
 	struct mm_x1367_record *rec = NULL;
-	json_t *j, *ev;
-	json_error_t jerr;
+	struct peek k;
+	yajl_handle h;
+	int ok;
 
-	if (mm_x1367_decode(p, n, MM_X1367_LENIENT, &rec, &w->diags) == 0) {
+	memset(&k, 0, sizeof k);
+	if ((h = yajl_alloc(&peek_callbacks, NULL, &k)) == NULL) {
+		*why = "out of memory";
+		return MM_EINVAL;
+	}
+	ok = yajl_parse(h, (const unsigned char *)p, n) == yajl_status_ok &&
+	     yajl_complete_parse(h) == yajl_status_ok;
+	yajl_free(h);
+	if (!ok) {
+		*why = "not JSON";
+		return MM_EINVAL;
+	}
+	if (k.has_event) {
+		if (!k.event_string || k.name_len > MSGID_MAX || strlen(k.name) != k.name_len ||
+		    !event_name_ok(k.name)) {
+			*why = "\"event\" must be a name like \"part.noun.verb\" of at most 32 "
+			       "characters a-z 0-9 . _ -";
+			return MM_EINVAL;
+		}
+		memcpy(msgid, k.name, k.name_len + 1);
+		return 0;
+	}
+	if (mm_x1367_decode(p, n, MM_X1367_LENIENT, &rec, NULL) == 0) {
 		mm_x1367_free(rec);
 		memcpy(msgid, "X1367", sizeof "X1367");
 		return 0;
 	}
-	j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL) {
-		*why = "not JSON";
-		return MM_EINVAL;
-	}
-	ev = json_is_object(j) ? json_object_get(j, "event") : NULL;
-	if (ev == NULL) {
-		*why = "neither an X.1367 record nor a mamori event (no \"event\")";
-		json_decref(j);
-		return MM_EINVAL;
-	}
-	if (!json_is_string(ev) || !event_name_ok(json_string_value(ev))) {
-		*why = "\"event\" must be a name like \"part.noun.verb\" of at most 32 "
-		       "characters a-z 0-9 . _ -";
-		json_decref(j);
-		return MM_EINVAL;
-	}
-	memcpy(msgid, json_string_value(ev), strlen(json_string_value(ev)) + 1);
-	json_decref(j);
-	return 0;
+	/* Rare: decode again for the first problem, so the user learns why. */
+	mm_x1367_decode(p, n, MM_X1367_LENIENT, &rec, &w->diags);
+	mm_x1367_free(rec);
+	snprintf(w->why, sizeof w->why,
+		 "neither a mamori event (no \"event\") nor an X.1367 record (%s%s%s)",
+		 w->diags.v[0].attr, w->diags.v[0].attr[0] ? ": " : "", w->diags.v[0].msg);
+	*why = w->why;
+	return MM_EINVAL;
 }
 
 static int wrap_line(struct wrap *w, const char *p, size_t n, struct mm_buf *out,

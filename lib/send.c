@@ -196,9 +196,12 @@ static int try_connect(struct mm_sender *s)
 static int fill(struct mm_sender *s)
 {
 	struct mm_spool_rec r;
+	unsigned n = 0;
 	int rc;
 
-	while (s->t->room(s)) {
+	/* At most a window per round, so that a caller that also reads input
+	 * gets its turn between rounds. */
+	while (s->t->room(s) && n++ < s->o.window) {
 		rc = mm_spool_read(s->sp, &r);
 		if (rc == MM_ENOTFOUND)
 			return 1;

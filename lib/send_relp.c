@@ -31,7 +31,6 @@ struct relp {
 	int err;        /* librelp reported an error since the last check */
 	uint64_t *ring; /* seqs handed to librelp, oldest first */
 	size_t cap, head, count;
-	int burst;
 };
 
 static struct relp *rp_of(struct mm_sender *s)
@@ -107,9 +106,6 @@ static void relp_close(struct mm_sender *s)
 
 	if (rp == NULL || rp->clt == NULL)
 		return;
-	if (rp->burst)
-		relpCltHintBurstEnd(rp->clt);
-	rp->burst = 0;
 	/* Destructing a session that is not broken sends "close" and waits for
 	 * the answer; a broken one is just dropped. Either way what is still in
 	 * the ring is resent by the core. */
@@ -174,10 +170,6 @@ static int relp_send(struct mm_sender *s, const struct mm_spool_rec *r)
 	relpRetVal ret;
 	uint64_t upto = 0;
 
-	if (!rp->burst) {
-		relpCltHintBurstBegin(rp->clt);
-		rp->burst = 1;
-	}
 	ret = relpCltSendSyslog(rp->clt, (unsigned char *)r->data, r->len);
 	if (ret != RELP_RET_OK || rp->err) {
 		log_warnx("send: relp send to %s port %s failed (librelp %d)", s->o.url.host,
@@ -195,14 +187,12 @@ static int relp_send(struct mm_sender *s, const struct mm_spool_rec *r)
 	return upto > 0 ? sender_confirm(s, upto, 0) : 0;
 }
 
+/* librelp reads acknowledgements only while sending; there is nothing to
+ * move here. (Its burst hint, which corks the socket, made each window wait
+ * for the cork timeout, so it is not used.) */
 static int relp_pump(struct mm_sender *s, int timeout_ms)
 {
-	struct relp *rp = rp_of(s);
-
-	if (rp->burst) {
-		relpCltHintBurstEnd(rp->clt);
-		rp->burst = 0;
-	}
+	(void)s;
 	if (timeout_ms > 0)
 		poll(NULL, 0, timeout_ms);
 	return 0;
