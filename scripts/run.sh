@@ -39,3 +39,31 @@ step "$m" x1367 build --pretty --time 2018-08-28T09:34:55.0Z --reporter-ip 192.1
 echo
 echo "# Syslog as it arrives: RFC 5424 (with an X.1367 record as MSG) and RFC 3164 variants."
 step "$m" syslog parse data/samples/syslog-5424.log
+echo
+echo "# Sending: the sample records go through the spool to a real rsyslogd over RELP,"
+echo "# each acknowledged; rsyslog writes what it received (MSGID, then MSG)."
+if command -v rsyslogd >/dev/null; then
+  demo=$(mktemp -d /tmp/mamori-run.XXXXXX)
+  port=$((30000 + RANDOM % 20000))
+  mkdir -p "$demo/work"
+  cat >"$demo/rsyslog.conf" <<CONF
+global(workDirectory="$demo/work")
+module(load="imrelp")
+input(type="imrelp" address="127.0.0.1" port="$port" ruleset="out")
+template(name="msgonly" type="string" string="%msgid% %msg%\n")
+ruleset(name="out" queue.type="Direct") { action(type="omfile" file="$demo/received" template="msgonly") }
+CONF
+  rsyslogd -n -f "$demo/rsyslog.conf" -i "$demo/pid" >"$demo/log" 2>&1 &
+  rpid=$!
+  for _ in $(seq 1 50); do
+    grep -q ":$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp && break
+    sleep 0.1
+  done
+  step "$m" send --to "relp://127.0.0.1:$port" --stats 0 data/samples/x1367-records.jsonl
+  step cut -c1-110 "$demo/received"
+  kill "$rpid" 2>/dev/null
+  wait "$rpid" 2>/dev/null
+  rm -rf "$demo"
+else
+  echo "(rsyslogd is not installed; scripts/deps.sh installs it)"
+fi
