@@ -81,7 +81,7 @@ start_rsyslog tls "$port"
   fail "send over TLS failed: $(cat "$tmp/send-tls.log")"
 counters_ok "$tmp/send-tls.log" "$N"
 # TCP acknowledged the bytes; rsyslog may still be writing the last ones.
-WAIT_TRIES=100 wait_for bash -c "[ \$(wc -l <'$tmp/tls.out') -ge $N ]" || true
+WAIT_TRIES=100 wait_for has_lines "$tmp/tls.out" $N || true
 same_records "$tmp/events" "$tmp/tls.out" || fail "TLS: rsyslog's records differ"
 echo "ok: TLS with mutual authentication, $N events"
 
@@ -122,7 +122,7 @@ for framing in octet lf; do
   "$mamori" send --to "tcp://127.0.0.1:$port" --framing "$framing" --stats 0 "$tmp/events" \
     2>"$tmp/send-tcp$framing.log" || fail "send over TCP ($framing) failed: $(cat "$tmp/send-tcp$framing.log")"
   counters_ok "$tmp/send-tcp$framing.log" "$N"
-  WAIT_TRIES=100 wait_for bash -c "[ \$(wc -l <'$tmp/tcp$framing.out') -ge $N ]" || true
+  WAIT_TRIES=100 wait_for has_lines "$tmp/tcp$framing.out" $N || true
   same_records "$tmp/events" "$tmp/tcp$framing.out" || fail "TCP ($framing): rsyslog's records differ"
   echo "ok: TCP with $framing framing, $N events"
 done
@@ -142,7 +142,7 @@ head -n 200 "$tmp/events" >"$tmp/events-udp"
 "$mamori" send --to "udp://127.0.0.1:$port" --stats 0 "$tmp/events-udp" 2>"$tmp/send-udp.log" ||
   fail "send over UDP failed: $(cat "$tmp/send-udp.log")"
 counters_ok "$tmp/send-udp.log" 200
-WAIT_TRIES=100 wait_for bash -c "[ \$(wc -l <'$tmp/udp.out') -ge 200 ]" || true
+WAIT_TRIES=100 wait_for has_lines "$tmp/udp.out" 200 || true
 same_records "$tmp/events-udp" "$tmp/udp.out" || fail "UDP: rsyslog's records differ"
 echo "ok: UDP, 200 events"
 
@@ -173,3 +173,32 @@ grep -q "mixed:5: neither a mamori event (no \"event\") nor an X.1367 record (" 
 head -n 3 "$tmp/events" >"$tmp/good3"
 same_records "$tmp/good3" "$tmp/bad.out" || fail "the valid lines around invalid ones did not arrive"
 echo "ok: invalid lines reported with their numbers; the others sent"
+
+# ---- --follow: lines appended to a file later are sent as they come ----
+port=$(pick_port)
+{
+  rsyslog_global follow
+  echo 'module(load="imrelp")'
+  echo "input(type=\"imrelp\" address=\"127.0.0.1\" port=\"$port\" ruleset=\"out\")"
+  out_ruleset follow
+} >"$tmp/follow.conf"
+start_rsyslog follow "$port"
+head -n 10 "$tmp/events" >"$tmp/growing"
+"$mamori" send --to "relp://127.0.0.1:$port" --follow --spool "$tmp/spool-follow" --stats 0 \
+  "$tmp/growing" 2>"$tmp/send-follow.log" &
+follower=$!
+pids+=("$follower")
+# The first ten arrive once the session is idle for a second (RELP confirms
+# the last window by closing the session) or earlier.
+wait_for has_lines "$tmp/follow.out" 10 ||
+  fail "--follow: the first lines did not arrive: $(cat "$tmp/send-follow.log")"
+sed -n 11,30p "$tmp/events" >>"$tmp/growing"
+wait_for has_lines "$tmp/follow.out" 30 ||
+  fail "--follow: appended lines did not arrive: $(cat "$tmp/send-follow.log")"
+kill -TERM "$follower"
+wait "$follower" || fail "--follow: exit status $? after SIGTERM: $(cat "$tmp/send-follow.log")"
+head -n 30 "$tmp/events" >"$tmp/first30"
+same_records "$tmp/first30" "$tmp/follow.out" || fail "--follow: records differ"
+grep -q "(done): queued 30, sent 30, acknowledged 30" "$tmp/send-follow.log" ||
+  fail "--follow: counters: $(tail -2 "$tmp/send-follow.log")"
+echo "ok: --follow sends lines appended later and exits 0 on SIGTERM once all are confirmed"

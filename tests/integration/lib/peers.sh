@@ -177,3 +177,8 @@ delivery_counts() {
 lines_of() {
   if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
 }
+
+# True when file $1 has at least $2 lines (for wait_for).
+has_lines() {
+  [ "$(lines_of "$1")" -ge "$2" ]
+}
