@@ -43,6 +43,7 @@
 #define OUT_MAX (64u * 1024 * 1024)
 #define UDP_MAX 65507         /* largest UDP payload over IPv4 */
 #define TLS13_CONFIRM_MS 1000
+#define TLS_CHUNK 16384       /* plaintext per SSL_write(): one TLS record */
 
 struct pos {
 	uint64_t seq;
@@ -333,7 +334,9 @@ static uint64_t sock_pos(const struct stream *st)
 }
 
 /* Gives every record whose plaintext has been written the socket position
- * its bytes end at. */
+ * its bytes end at: over TCP the plaintext is the stream; over TLS it is the
+ * end of what the SSL_write() that carried its last byte put on the socket
+ * (writes are at most one TLS record, so that is close). */
 static void assign_ends(struct stream *st)
 {
 	uint64_t sp = sock_pos(st);
@@ -342,7 +345,7 @@ static void assign_ends(struct stream *st)
 		struct pos *p = &st->ring[(st->head + st->unassigned) % st->cap];
 		if (p->plain_end > st->plain_written)
 			break;
-		p->sock_end = sp;
+		p->sock_end = st->ssl != NULL ? sp : p->plain_end;
 		st->unassigned++;
 	}
 }
@@ -370,7 +373,7 @@ static int flush_out(struct mm_sender *s, struct stream *st)
 			int rc, err;
 			ERR_clear_error();
 			rc = SSL_write(st->ssl, st->out.data,
-				       (int)(st->out.len > 1 << 20 ? 1 << 20 : st->out.len));
+				       (int)(st->out.len > TLS_CHUNK ? TLS_CHUNK : st->out.len));
 			if (rc <= 0) {
 				err = SSL_get_error(st->ssl, rc);
 				if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ)
