@@ -123,7 +123,8 @@ static int next_line(struct reader *rd, const char **p, size_t *n)
 		rd->consumed = 0;
 		rd->scan = 0;
 	}
-	nl = memchr(rd->buf.data + rd->scan, '\n', rd->buf.len - rd->scan);
+	nl = rd->buf.len > rd->scan ? memchr(rd->buf.data + rd->scan, '\n', rd->buf.len - rd->scan)
+				    : NULL;
 	if (nl == NULL) {
 		rd->scan = rd->buf.len;
 		if (!rd->eof || rd->buf.len == 0)
