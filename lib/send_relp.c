@@ -93,9 +93,11 @@ static int relp_init(struct mm_sender *s)
 	relpEngineSetOnErr(rp->eng, on_err);
 	relpEngineSetOnAuthErr(rp->eng, on_auth_err);
 	relpEngineSetOnGenericErr(rp->eng, on_generic_err);
+	/* librelp's OpenSSL driver does not free the peer certificate it
+	 * checks (one X509 per connection); its GnuTLS driver does. */
 	if (s->o.url.proto == MM_SEND_RELP_TLS &&
-	    relpEngineSetTLSLibByName(rp->eng, "openssl") != RELP_RET_OK)
-		log_warnx("send: librelp has no OpenSSL support; using its default TLS library");
+	    relpEngineSetTLSLibByName(rp->eng, "gnutls") != RELP_RET_OK)
+		log_warnx("send: librelp has no GnuTLS support; using its default TLS library");
 	s->tp = rp;
 	return 0;
 }
