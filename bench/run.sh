@@ -8,12 +8,20 @@
 #   BENCH_N         messages in the corpus (default 200000)
 #   BENCH_PASSES    timed in-process passes (default 5)
 #   BENCH_REPS      TCP runs per receiver (default 3)
-#   BENCH_TIMEOUT   seconds a TCP run may take before it counts as failed (120)
+#   BENCH_TIMEOUT   seconds a TCP or RELP run may take before it counts as failed (120)
+#   BENCH_SPOOL_N   records through the spool per policy (default BENCH_N;
+#                   `always` uses a fiftieth, at least 1000)
+#   BENCH_SPOOL_DIR where the spool benchmark makes its directories (default
+#                   $TMPDIR, else /tmp): put it where the spool will live
+#   BENCH_SEND_N    events delivered over RELP per run (default 200000)
+#   BENCH_OMRELP_WINDOW  omrelp's windowSize (default 1024, as mamori send's)
 #
 # Only 127.0.0.1 is used. Every process started here is stopped on exit.
 # Exit status: 0, or 1 when mamori itself failed (a corpus message that does
-# not parse or validate, a receiver that lost or mangled records). Speed
-# never decides the exit status; a failing peer (rsyslog) is reported only.
+# not parse or validate, a receiver that lost or mangled records, a spool
+# record read back different, `mamori send` losing, repeating or changing an
+# event). Speed never decides the exit status; a failing peer (rsyslog) is
+# reported only.
 set -uo pipefail
 
 BIN=${1:-build-bench/bin}
@@ -250,4 +258,29 @@ sed 's/^/  /' "$tmp/detail"
 
 [ "$m_ok" = "$REPS" ] || fail=1
 [ "$r_ok" = "$REPS" ] || echo "rsyslog did not complete every run; its numbers (if any) are from the runs that did"
+
+# ---- the spool: events/s with each fsync policy, against a plain file ----
+
+echo
+echo "== bench_spool: the spool with each fsync policy, against a plain append-only file =="
+echo
+spool_rate=""
+if [ -x "$BIN/bench_spool" ]; then
+	spool_dir=()
+	[ -n "${BENCH_SPOOL_DIR:-}" ] && spool_dir=(-d "$BENCH_SPOOL_DIR")
+	"$BIN/bench_spool" -n "${BENCH_SPOOL_N:-$N}" -r "$REPS" "${spool_dir[@]}" | tee "$tmp/spool.out"
+	if [ "${PIPESTATUS[0]}" != 0 ]; then
+		echo "spool benchmark FAILED (see above)"
+		fail=1
+	fi
+	spool_rate=$(sed -n 's/^spool interval=100 end to end: \([0-9]*\) events\/s.*/\1/p' "$tmp/spool.out")
+else
+	echo "run.sh: $BIN/bench_spool not built"
+	fail=1
+fi
+
+# ---- RELP delivery: mamori send against rsyslog's omrelp ----
+
+echo
+BENCH_SPOOL_RATE="$spool_rate" bash "$(dirname "$0")/send.sh" "$BIN" || fail=1
 exit "$fail"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks that `make bench` works end to end on a small corpus: the in-process
-# pipeline parses and validates every generated message, and both TCP
-# receivers (mamori's and rsyslog's) deliver every record intact. It reads
-# what the benchmark verified, never how fast it was.
+# pipeline parses and validates every generated message, both TCP receivers
+# (mamori's and rsyslog's) deliver every record intact, the spool gives back
+# every record byte for byte and in order with each fsync policy, and
+# `mamori send` delivers every event over RELP intact and once. It reads
+# what the benchmarks verified, never how fast they were.
 set -euo pipefail
 bin="${MAMORI_BIN:?}"
 src="${MAMORI_SRC:?}"
@@ -10,7 +12,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 fail() { echo "FAIL: $*" >&2; cat "$out" >&2; exit 1; }
 
-BENCH_N=2000 BENCH_PASSES=1 BENCH_REPS=1 BENCH_TIMEOUT=60 bash "$src/bench/run.sh" "$bin" >"$out" 2>&1 ||
+BENCH_N=2000 BENCH_SEND_N=2000 BENCH_PASSES=1 BENCH_REPS=1 BENCH_TIMEOUT=60 bash "$src/bench/run.sh" "$bin" >"$out" 2>&1 ||
   fail "bench/run.sh exited $?"
 grep -q '^corpus: 2000 distinct RFC 5424 messages' "$out" || fail "corpus line"
 grep -q '^| RFC 5424 parse (mm_syslog_parse) ' "$out" || fail "parse row"
@@ -20,4 +22,16 @@ grep -Eq '^  mamori run 1: done=1 msgs=2000 .* lines=2000 verified=2000 duplicat
 grep -Eq '^  rsyslog run 1: done=1 msgs=2000 .* lines=2000 verified=2000 duplicates=0' "$out" ||
   fail "rsyslog's run did not complete"
 grep -Eq '^\| complete, verified runs +\| 1/1 +\| 1/1 ' "$out" || fail "verified runs row"
+# The spool: BENCH_N records for interval=100 and never, 1000 for always.
+grep -q '^verified policy=always: 1000 of 1000 records byte-identical and in order, in 1 of 1 runs$' "$out" ||
+  fail "the spool did not give back all 1000 records with --sync always"
+grep -q '^verified policy=interval=100: 2000 of 2000 records byte-identical and in order, in 1 of 1 runs$' "$out" ||
+  fail "the spool did not give back all 2000 records with --sync interval=100"
+grep -q '^verified policy=never: 2000 of 2000 records byte-identical and in order, in 1 of 1 runs$' "$out" ||
+  fail "the spool did not give back all 2000 records with --sync never"
+grep -q '^MISMATCH' "$out" && fail "a record read back from the spool differed"
+# RELP: mamori send's events arrived at rsyslogd all, once, unchanged, in order.
+grep -Eq '^  mamori run 1: done=1 exit=0 lines=2000 lost=0 duplicates=0 changed=0 in_order=yes ' "$out" ||
+  fail "mamori send did not deliver all 2000 events intact over RELP"
+grep -Eq '^  omrelp run 1: ' "$out" || fail "omrelp run line"
 echo "bench_smoke: all checks passed"
