@@ -102,43 +102,39 @@ static void send_usage(FILE *out)
 }
 
 /* A line reader over a file descriptor that never blocks the sender for
- * long: the caller polls before reading. */
+ * long: the caller polls before reading. Lines are handed out in place;
+ * the buffer is compacted only before it is filled again. */
 struct reader {
 	int fd;
 	struct mm_buf buf;
-	size_t scan;     /* bytes of buf already searched for a LF */
-	size_t consumed; /* bytes of the line handed out last, removed at the next call */
+	size_t start; /* the first byte not handed out yet */
+	size_t scan;  /* bytes of buf already searched for a LF */
 	int eof;
 	unsigned long line;
 };
 
-/* Returns 1 with a line in *p and *n (valid until the next call), 0 when no whole
- * line is buffered. */
+/* Returns 1 with a line in *p and *n (valid until fill_reader()), 0 when no
+ * whole line is buffered. */
 static int next_line(struct reader *rd, const char **p, size_t *n)
 {
-	char *nl;
+	char *nl = NULL;
 
-	if (rd->consumed > 0) {
-		mm_buf_consume(&rd->buf, rd->consumed);
-		rd->consumed = 0;
-		rd->scan = 0;
-	}
-	nl = rd->buf.len > rd->scan ? memchr(rd->buf.data + rd->scan, '\n', rd->buf.len - rd->scan)
-				    : NULL;
+	if (rd->buf.len > rd->scan)
+		nl = memchr(rd->buf.data + rd->scan, '\n', rd->buf.len - rd->scan);
 	if (nl == NULL) {
 		rd->scan = rd->buf.len;
-		if (!rd->eof || rd->buf.len == 0)
+		if (!rd->eof || rd->start == rd->buf.len)
 			return 0;
 		/* the last line had no LF */
-		*p = rd->buf.data;
-		*n = rd->buf.len;
-		rd->consumed = rd->buf.len;
+		*p = rd->buf.data + rd->start;
+		*n = rd->buf.len - rd->start;
+		rd->start = rd->scan = rd->buf.len;
 		rd->line++;
 		return 1;
 	}
-	*p = rd->buf.data;
-	*n = (size_t)(nl - rd->buf.data);
-	rd->consumed = *n + 1;
+	*p = rd->buf.data + rd->start;
+	*n = (size_t)(nl - *p);
+	rd->start = rd->scan = (size_t)(nl - rd->buf.data) + 1;
 	rd->line++;
 	return 1;
 }
@@ -148,6 +144,11 @@ static int fill_reader(struct reader *rd)
 {
 	ssize_t n;
 
+	if (rd->start > 0) {
+		mm_buf_consume(&rd->buf, rd->start);
+		rd->scan -= rd->start;
+		rd->start = 0;
+	}
 	if (mm_buf_reserve(&rd->buf, READ_CHUNK) < 0)
 		return MM_ETOOBIG;
 	n = read(rd->fd, rd->buf.data + rd->buf.len, READ_CHUNK);

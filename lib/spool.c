@@ -1057,9 +1057,10 @@ fail:
 static void set_aside(struct mm_spool *sp, const char *name, const char *why,
 		      struct mm_spool_recovery *rec)
 {
-	char bad[SEG_NAME_MAX];
+	char bad[SEG_NAME_MAX + 8];
 
-	snprintf(bad, sizeof bad, "%s.bad", name);
+	/* name is a segment name (20 characters), so this always fits */
+	snprintf(bad, sizeof bad, "%.*s.bad", SEG_NAME_MAX - 5, name);
 	log_warnx("spool: %s/%s: %s; renamed %s", sp->dir, name, why, bad);
 	if (renameat(sp->dfd, name, sp->dfd, bad) < 0)
 		log_warn("spool: %s/%s: rename", sp->dir, name);

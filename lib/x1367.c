@@ -192,7 +192,8 @@ void x1367_report(struct x1367_ctx *c, const char *attr, unsigned forgive, const
 	va_list ap;
 	int line = 0, col = 0;
 
-	if (c->pos)
+	/* Positions cost a scan of the text: only when someone reads them. */
+	if (c->pos && c->d)
 		c->pos(c->arg, attr, &line, &col);
 	va_start(ap, fmt);
 	vreport(c, line, col, attr, forgive, fmt, ap);
