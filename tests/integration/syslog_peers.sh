@@ -9,66 +9,10 @@
 # of the mamori binary), logger, socat and rsyslogd (scripts/deps.sh).
 set -euo pipefail
 
-: "${MAMORI_BIN:?MAMORI_BIN must name the directory holding mamori}"
-mamori="$MAMORI_BIN/mamori"
-[ -x "$mamori" ] || { echo "FAIL: no $mamori" >&2; exit 1; }
-for t in logger socat rsyslogd; do
+. "$(dirname "$0")/lib/peers.sh"
+for t in logger socat; do
   command -v "$t" >/dev/null || { echo "FAIL: $t is not installed (scripts/deps.sh)" >&2; exit 1; }
 done
-
-tmp=$(mktemp -d /tmp/mamori-syslog-peers.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-# True when something on this host uses TCP port $1 (any state).
-port_used() {
-  local hex
-  hex=$(printf ':%04X' "$1")
-  awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
-    /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# True when a socket listens on 127.0.0.1 (or any address) port $1.
-port_listening() {
-  local hex
-  hex=$(printf ':%04X' "$1")
-  awk -v p="$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-    END { exit !f }' /proc/net/tcp
-}
-
-pick_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
-    port_used "$p" || { echo "$p"; return 0; }
-  done
-  fail "no free TCP port found"
-}
-
-# Polls "$@" every 0.1 s for up to 20 s.
-wait_for() {
-  local i
-  for i in $(seq 1 200); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # Starts a one-connection socat capture of TCP into file $1 and prints its
 # port; the socat pid goes to $tmp/$2.pid. Retries on another port if the
