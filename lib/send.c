@@ -196,15 +196,17 @@ static int try_connect(struct mm_sender *s)
 static int fill(struct mm_sender *s)
 {
 	struct mm_spool_rec r;
-	unsigned n = 0;
-	int rc;
+	unsigned n;
+	int rc = 0;
 
 	/* At most a window per round, so that a caller that also reads input
 	 * gets its turn between rounds. */
-	while (s->t->room(s) && n++ < s->o.window) {
+	for (n = 0; n < s->o.window && s->t->room(s); n++) {
 		rc = mm_spool_read(s->sp, &r);
-		if (rc == MM_ENOTFOUND)
-			return 1;
+		if (rc == MM_ENOTFOUND) {
+			rc = 1;
+			break;
+		}
 		if (rc < 0)
 			return MM_EIO;
 		s->inflight++;
@@ -214,11 +216,12 @@ static int fill(struct mm_sender *s)
 			s->sent++;
 			s->max_sent_seq = r.seq;
 		}
-		s->last_send_ms = mm_send_now_ms();
 		if (s->t->send(s, &r) < 0)
 			return BROKEN;
 	}
-	return 0;
+	if (n > 0) /* the clock once per round, not per record */
+		s->last_send_ms = mm_send_now_ms();
+	return rc;
 }
 
 static void maybe_log_stats(struct mm_sender *s)

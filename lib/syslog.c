@@ -674,17 +674,46 @@ static int put_field(struct mm_buf *out, const char *s)
 	return mm_buf_puts(out, s && *s ? s : "-");
 }
 
+/* Writes v as exactly width decimal digits, zero-padded, at p. */
+static char *put_digits(char *p, long v, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+/* " YYYY-MM-DDThh:mm:ss.uuuuuuZ", without printf: it is written once per
+ * message sent. */
 static int put_time(struct mm_buf *out, const struct timespec *ts)
 {
 	struct tm tm;
+	char t[32], *p = t;
 
 	if (ts == NULL)
 		return mm_buf_puts(out, " -");
-	if (gmtime_r(&ts->tv_sec, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900 ||
+	    ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
 		return MM_EINVAL;
-	return mm_buf_printf(out, " %04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			     (long)(ts->tv_nsec / 1000));
+	*p++ = ' ';
+	p = put_digits(p, tm.tm_year + 1900, 4);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mon + 1, 2);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_min, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = '.';
+	p = put_digits(p, ts->tv_nsec / 1000, 6);
+	*p++ = 'Z';
+	return mm_buf_append(out, t, (size_t)(p - t));
 }
 
 /* PARAM-VALUE with '"', '\' and ']' escaped by a backslash. */
