@@ -429,19 +429,19 @@ echo "runs:"
 sed 's/^/  /' "$tmp/detail"
 echo
 
-# The target of the issue: the spool at interval=100 takes at least 100,000
-# events/s end to end, and mamori send delivers at least as fast as omrelp.
-verdict="not met"
-why=""
-if [ -z "$SPOOL_RATE" ]; then
-	why="; spool figure missing (run bench/run.sh, which measures it with bench_spool)"
-elif [ -n "$m_rate" ] && [ -n "$o_rate" ] &&
-	awk -v s="$SPOOL_RATE" -v m="$m_rate" -v o="$o_rate" 'BEGIN {exit !(s >= 100000 && m >= o)}'; then
-	verdict="met"
+# The targets of the issue, each on its own: with interval=100, at least
+# 100,000 events/s spooled, and as many delivered; and no slower than omrelp.
+meets() { [ -n "$1" ] && awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}' && echo met || echo "not met"; }
+echo "target: interval=100 spooled >= 100000 events/s: $(meets "$SPOOL_RATE" 100000)" \
+	"($(fmt_rate "$SPOOL_RATE") events/s end to end)"
+echo "target: interval=100 delivered >= 100000 events/s: $(meets "$m_rate" 100000)" \
+	"($(fmt_rate "$m_rate") events/s into this rsyslogd)"
+if [ -n "$o_rate" ]; then
+	echo "target: delivered no slower than omrelp: $(meets "$m_rate" "$o_rate")" \
+		"($(fmt_rate "$m_rate") against $(fmt_rate "$o_rate") events/s)"
+else
+	echo "target: delivered no slower than omrelp: omrelp figure missing"
 fi
-echo "target: interval=100 spool >= 100000 events/s and send >= omrelp: $verdict" \
-	"(spool $(fmt_rate "$SPOOL_RATE") events/s end to end; send $(fmt_rate "$m_rate")," \
-	"omrelp $(fmt_rate "$o_rate") events/s)$why"
 
 [ "$o_ok" = "$REPS" ] || echo "omrelp did not complete every run; its figures (if any) are from the runs that did"
 if [ "$m_ok" != "$REPS" ]; then
