@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "mamori/buf.h"
+#include "mamori/clock.h"
 #include "mamori/error.h"
 #include "mamori/log.h"
 #include "mamori/send.h"
@@ -45,14 +46,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void send_usage(FILE *out)
@@ -629,7 +622,7 @@ static int spool_empty(struct mm_spool *sp)
  * Returns the exit status. */
 static int run_loop(struct run *r)
 {
-	uint64_t last_progress = now_ms(), last_acked = 0;
+	uint64_t last_progress = mm_clock_ms(), last_acked = 0;
 	struct mm_send_counters c;
 	int rc, moved, reported = 0;
 
@@ -657,14 +650,14 @@ static int run_loop(struct run *r)
 		mm_sender_counters(r->s, &c);
 		if (c.acked + c.dropped != last_acked) {
 			last_acked = c.acked + c.dropped;
-			last_progress = now_ms();
+			last_progress = mm_clock_ms();
 		}
 		if (mm_sender_auth_failed(r->s) && !r->a->follow) {
 			log_warnx("giving up: a certificate was refused (see above)");
 			return CLI_INVALID;
 		}
 		if (input_done && r->a->give_up_s > 0 &&
-		    now_ms() - last_progress >= r->a->give_up_s * 1000) {
+		    mm_clock_ms() - last_progress >= r->a->give_up_s * 1000) {
 			log_warnx("giving up: nothing confirmed for %lu s", r->a->give_up_s);
 			return CLI_INVALID;
 		}

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "mamori/clock.h"
 #include "mamori/error.h"
 #include "mamori/log.h"
 #include "send_int.h"
@@ -22,14 +22,6 @@
 /* RELP confirms the newest window only by closing the session; do that
  * once no record has been handed out for this long. */
 #define IDLE_FINISH_MS 1000
-
-uint64_t mm_send_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 void mm_sender_opts_default(struct mm_sender_opts *o)
 {
@@ -102,7 +94,7 @@ int mm_sender_new(const struct mm_sender_opts *o, struct mm_spool *sp, struct mm
 		       : &mm_transport_stream;
 	s->confirmed_upto = mm_spool_first_unacked(sp);
 	s->max_sent_seq = 0;
-	s->last_stats_ms = mm_send_now_ms();
+	s->last_stats_ms = mm_clock_ms();
 
 	/* A peer that closes while we write must be an error return, not the
 	 * death of the process: OpenSSL and librelp write with plain write(). */
@@ -149,7 +141,7 @@ static void schedule_retry(struct mm_sender *s)
 		r = (unsigned)rand();
 	d = d / 2 + (d / 2 > 0 ? r % (d / 2 + 1) : 0);
 	s->failures_in_row++;
-	s->next_try_ms = mm_send_now_ms() + d;
+	s->next_try_ms = mm_clock_ms() + d;
 	log_debug("send: next connection attempt in %llu ms", (unsigned long long)d);
 }
 
@@ -170,7 +162,7 @@ static int try_connect(struct mm_sender *s)
 {
 	int rc;
 
-	if (mm_send_now_ms() < s->next_try_ms)
+	if (mm_clock_ms() < s->next_try_ms)
 		return MM_EAGAIN;
 	s->auth_failed = 0;
 	rc = s->t->open(s);
@@ -220,7 +212,7 @@ static int fill(struct mm_sender *s)
 			return BROKEN;
 	}
 	if (n > 0) /* the clock once per round, not per record */
-		s->last_send_ms = mm_send_now_ms();
+		s->last_send_ms = mm_clock_ms();
 	return rc;
 }
 
@@ -230,7 +222,7 @@ static void maybe_log_stats(struct mm_sender *s)
 
 	if (s->o.stats_ms == 0)
 		return;
-	now = mm_send_now_ms();
+	now = mm_clock_ms();
 	if (now - s->last_stats_ms >= s->o.stats_ms) {
 		s->last_stats_ms = now;
 		mm_sender_log_counters(s, "periodic");
@@ -246,7 +238,7 @@ static int step(struct mm_sender *s, int wait_ms, int *idle)
 	if (!s->connected) {
 		rc = try_connect(s);
 		if (rc == MM_EAGAIN) {
-			uint64_t now = mm_send_now_ms();
+			uint64_t now = mm_clock_ms();
 			uint64_t w = s->next_try_ms > now ? s->next_try_ms - now : 0;
 			if (wait_ms > 0)
 				poll(NULL, 0, (int)(w < (uint64_t)wait_ms ? w : (uint64_t)wait_ms));
@@ -269,7 +261,7 @@ static int step(struct mm_sender *s, int wait_ms, int *idle)
 		return 0;
 	}
 	if (*idle && s->t->confirm_by_finish && s->inflight > 0 &&
-	    mm_send_now_ms() - s->last_send_ms >= IDLE_FINISH_MS) {
+	    mm_clock_ms() - s->last_send_ms >= IDLE_FINISH_MS) {
 		rc = s->t->finish(s, (int)s->o.timeout_ms);
 		if (rc < 0 && rc != MM_EAGAIN)
 			disconnect(s, 1);
@@ -279,15 +271,15 @@ static int step(struct mm_sender *s, int wait_ms, int *idle)
 
 int mm_sender_run(struct mm_sender *s, int timeout_ms)
 {
-	uint64_t end = mm_send_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t end = mm_clock_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int idle, rc;
 
 	do {
-		uint64_t now = mm_send_now_ms();
+		uint64_t now = mm_clock_ms();
 		int left = now < end ? (int)(end - now) : 0;
 		if ((rc = step(s, left, &idle)) < 0)
 			return rc;
-	} while (!idle && mm_send_now_ms() < end);
+	} while (!idle && mm_clock_ms() < end);
 	maybe_log_stats(s);
 	if (mm_spool_tick(s->sp) < 0)
 		return MM_EIO;
@@ -296,11 +288,11 @@ int mm_sender_run(struct mm_sender *s, int timeout_ms)
 
 int mm_sender_drain(struct mm_sender *s, int timeout_ms)
 {
-	uint64_t end = mm_send_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t end = mm_clock_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int idle, rc;
 
 	for (;;) {
-		uint64_t now = mm_send_now_ms();
+		uint64_t now = mm_clock_ms();
 		int left = now < end ? (int)(end - now) : 0;
 		if (mm_spool_first_unacked(s->sp) == mm_spool_next_seq(s->sp))
 			break;

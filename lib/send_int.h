@@ -66,9 +66,6 @@ struct mm_sender {
 	uint64_t sent, resent, acked, dropped, connects, failures;
 };
 
-/* Monotonic milliseconds. */
-uint64_t mm_send_now_ms(void);
-
 /* The transport confirms every record with seq < upto, in order; ndropped
  * of them were not delivered because the transport cannot carry them (too
  * large for a datagram, a LF inside a LF-framed record): they are counted

@@ -35,6 +35,7 @@
 #include <openssl/x509v3.h>
 
 #include "mamori/buf.h"
+#include "mamori/clock.h"
 #include "mamori/error.h"
 #include "mamori/log.h"
 #include "send_int.h"
@@ -167,7 +168,7 @@ fail:
 static int ssl_wait(struct stream *st, int err, uint64_t end)
 {
 	struct pollfd pfd;
-	uint64_t now = mm_send_now_ms();
+	uint64_t now = mm_clock_ms();
 
 	if (now >= end)
 		return MM_EIO;
@@ -178,7 +179,7 @@ static int ssl_wait(struct stream *st, int err, uint64_t end)
 
 static int tls_handshake(struct mm_sender *s, struct stream *st)
 {
-	uint64_t end = mm_send_now_ms() + s->o.timeout_ms;
+	uint64_t end = mm_clock_ms() + s->o.timeout_ms;
 	int rc, err;
 	long vr;
 
@@ -202,7 +203,7 @@ static int tls_handshake(struct mm_sender *s, struct stream *st)
 		ssl_log(s, "TLS handshake");
 		return MM_EIO;
 	}
-	st->handshake_ms = mm_send_now_ms();
+	st->handshake_ms = mm_clock_ms();
 	st->tls_confirmed = s->o.cert_file == NULL || SSL_version(st->ssl) < TLS1_3_VERSION;
 	log_debug("send: %s with %s", SSL_get_version(st->ssl), s->o.url.host);
 	return 0;
@@ -356,7 +357,7 @@ static int tls_pending(struct stream *st)
 {
 	if (st->ssl == NULL || st->tls_confirmed)
 		return 0;
-	if (mm_send_now_ms() - st->handshake_ms < TLS13_CONFIRM_MS)
+	if (mm_clock_ms() - st->handshake_ms < TLS13_CONFIRM_MS)
 		return 1;
 	st->tls_confirmed = 1;
 	return 0;
@@ -479,7 +480,7 @@ static int pump_until(struct mm_sender *s, struct stream *st, uint64_t end, int 
 			return rc;
 		if (until_empty && st->count == 0)
 			return 0;
-		now = mm_send_now_ms();
+		now = mm_clock_ms();
 		if (now >= end)
 			return 0;
 		wait = (int)(end - now);
@@ -507,7 +508,7 @@ static int stream_pump(struct mm_sender *s, int timeout_ms)
 			poll(NULL, 0, timeout_ms);
 		return 0;
 	}
-	return pump_until(s, st, mm_send_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0), 0);
+	return pump_until(s, st, mm_clock_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0), 0);
 }
 
 static int stream_finish(struct mm_sender *s, int timeout_ms)
@@ -517,7 +518,7 @@ static int stream_finish(struct mm_sender *s, int timeout_ms)
 
 	if (st->dgram)
 		return 0;
-	rc = pump_until(s, st, mm_send_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0), 1);
+	rc = pump_until(s, st, mm_clock_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0), 1);
 	if (rc < 0)
 		return rc;
 	return st->count == 0 ? 0 : MM_EAGAIN;

@@ -32,11 +32,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zlib.h>
 
+#include "mamori/clock.h"
 #include "mamori/error.h"
 #include "mamori/log.h"
 #include "mamori/spool.h"
@@ -133,14 +133,6 @@ static uint32_t rec_crc(const uint8_t *lenbytes, const void *payload, uint32_t l
 	uLong c = crc32(0L, lenbytes, 4);
 
 	return (uint32_t)crc32(c, payload, len);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static uint64_t seg_end(const struct seg *s)
@@ -354,7 +346,7 @@ static int write_ack(struct mm_spool *sp, int durable)
 	}
 	sp->ack_disk = sp->acked;
 	sp->ack_durable = durable;
-	sp->last_ack_ms = now_ms();
+	sp->last_ack_ms = mm_clock_ms();
 	return dir_sync(sp, durable);
 fail:
 	if (fd >= 0)
@@ -466,7 +458,7 @@ static int sync_dirty(struct mm_spool *sp)
 		if (s->dirty && (rc = sync_seg(sp, s, sp->wfd >= 0 && i == sp->n)) < 0)
 			return rc;
 	}
-	sp->last_sync_ms = now_ms();
+	sp->last_sync_ms = mm_clock_ms();
 	return 0;
 }
 
@@ -753,7 +745,7 @@ int mm_spool_ack(struct mm_spool *sp, uint64_t upto)
 	}
 	if ((rc = free_acked(sp)) < 0)
 		return rc;
-	if (ack_due(sp, now_ms()))
+	if (ack_due(sp, mm_clock_ms()))
 		return write_ack(sp, policy_durable(sp));
 	return 0;
 }
@@ -933,7 +925,7 @@ int mm_spool_append(struct mm_spool *sp, const void *data, size_t len)
 		return rc;
 	if (sp->o.sync == MM_SPOOL_SYNC_ALWAYS)
 		return sync_dirty(sp);
-	if (sp->o.sync == MM_SPOOL_SYNC_INTERVAL && now_ms() - sp->last_sync_ms >= sp->o.sync_ms)
+	if (sp->o.sync == MM_SPOOL_SYNC_INTERVAL && mm_clock_ms() - sp->last_sync_ms >= sp->o.sync_ms)
 		return sync_dirty(sp);
 	return 0;
 }
@@ -942,7 +934,7 @@ int mm_spool_append(struct mm_spool *sp, const void *data, size_t len)
 
 int mm_spool_tick(struct mm_spool *sp)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mm_clock_ms();
 	int rc = 0;
 
 	if (sp->o.sync == MM_SPOOL_SYNC_INTERVAL && sp->ndirty > 0 &&
@@ -1311,7 +1303,7 @@ int mm_spool_open(const char *dir, const struct mm_spool_opts *o, struct mm_spoo
 	}
 	if ((rc = take_lock(sp)) < 0 || (rc = recover(sp, rec)) < 0)
 		goto fail;
-	sp->last_sync_ms = sp->last_ack_ms = now_ms();
+	sp->last_sync_ms = sp->last_ack_ms = mm_clock_ms();
 	*out = sp;
 	return 0;
 fail:
