@@ -62,6 +62,10 @@ if "$mamori" send --to "relp+tls://127.0.0.1:$port" --server-name soc.example --
   2>"$tmp/send-relptls-name.log"; then
   fail "RELP+TLS accepted a server certificate without the name soc.example"
 fi
+grep -q "giving up: a certificate was refused" "$tmp/send-relptls-name.log" ||
+  fail "RELP+TLS: the wrong server name was not reported: $(cat "$tmp/send-relptls-name.log")"
+grep -q "acknowledged 0," "$tmp/send-relptls-name.log" ||
+  fail "RELP+TLS: events confirmed to a server with the wrong name: $(tail -2 "$tmp/send-relptls-name.log")"
 [ "$(lines_of "$tmp/relptls.out")" -eq "$N" ] || fail "RELP+TLS: events arrived despite a wrong server name"
 echo "ok: RELP over TLS refuses a server certificate for another name"
 
