@@ -23,6 +23,7 @@
 # event). Speed never decides the exit status; a failing peer (rsyslog) is
 # reported only.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BIN=${1:-build-bench/bin}
 N=${BENCH_N:-200000}
@@ -64,26 +65,12 @@ fi
 
 # ---- TCP on loopback: mamori's receiver against rsyslog ----
 
-# Keys of a "k=v k=v" line: kv LINE KEY
-kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n1; }
-
 # 1 (true) if some socket listens on TCP port $1 (any address), from
 # /proc/net/tcp{,6}, so that no tool beyond awk is needed.
 port_busy() {
 	awk -v p="$(printf '%04X' "$1")" \
 		'FNR > 1 && $4 == "0A" && substr($2, length($2) - 3) == p {f = 1} END {exit !f}' \
 		/proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# The process's peak RSS in KiB and its CPU seconds (user + system, all threads).
-vmhwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
-cpu_s() {
-	# Fields 14 and 15 of /proc/PID/stat, counted after the ')' that ends
-	# the command name (which may itself contain spaces).
-	local hz
-	hz=$(getconf CLK_TCK)
-	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null |
-		awk -v hz="$hz" '{printf "%.3f", ($12 + $13) / hz}'
 }
 
 # One run of the mamori receiver: prints "rate=.. rss_kb=.. cpu_s=.." or
@@ -190,10 +177,6 @@ run_rsyslog() {
 	echo "rate=$(kv "$res" rate) rss_kb=$hwm cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.3f", b - a}')"
 }
 
-# median of the numbers on stdin (one a line)
-median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
-maxof() { sort -g | tail -n1; }
-
 echo
 echo "== bench_parse: TCP receiver on loopback, mamori vs rsyslog =="
 echo "corpus: the same $N messages, octet-counted (RFC 6587), one connection, one sender"
@@ -210,14 +193,6 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	r_res+=("$(run_rsyslog "$rep")")
 done
 
-collect() { # collect KEY RESULTS... -> the values of KEY in the results without error
-	local key=$1 r
-	shift
-	for r in "$@"; do
-		[[ "$r" == error=* ]] && continue
-		kv "$r" "$key"
-	done
-}
 m_ok=$(collect rate "${m_res[@]}" | wc -l)
 r_ok=$(collect rate "${r_res[@]}" | wc -l)
 m_rate=$(collect rate "${m_res[@]}" | median)
@@ -227,16 +202,6 @@ r_rss=$(collect rss_kb "${r_res[@]}" | maxof)
 m_cpu=$(collect cpu_s "${m_res[@]}" | median)
 r_cpu=$(collect cpu_s "${r_res[@]}" | median)
 
-fmt_rate() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.0f", v}' || echo "failed"; }
-fmt_mib() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.1f MiB", v / 1024}' || echo "failed"; }
-fmt_s() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.2f s", v}' || echo "failed"; }
-ratio() { # ratio A B WHICH: A/B, or n/a
-	if [ -n "$1" ] && [ -n "$2" ] && awk -v b="$2" 'BEGIN{exit !(b > 0)}'; then
-		awk -v a="$1" -v b="$2" -v w="$3" 'BEGIN{printf "%.2fx (%s)", a / b, w}'
-	else
-		echo "n/a"
-	fi
-}
 
 printf '| %-44s | %-12s | %-12s | %-48s |\n' "what" "mamori" "rsyslog" "ratio"
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "--------------" \

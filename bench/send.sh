@@ -21,6 +21,7 @@
 # Exit status: 0, or 1 when mamori lost, duplicated or changed an event, or
 # `mamori send` failed. Speed never decides it; omrelp failing is reported only.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BIN=${1:-build-bench/bin}
 N=${BENCH_SEND_N:-200000}
@@ -81,12 +82,7 @@ port_listening() {
 		/proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# Peak RSS in KiB and CPU seconds (user + system, all threads) of process $1.
-vmhwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
-cpu_s() {
-	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null |
-		awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($12 + $13) / hz}'
-}
+# a - b, for CPU seconds
 minus() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a - b}'; }
 
 # wait_lines FILE N SECONDS PID...: returns 0 as soon as FILE holds N lines,
@@ -219,7 +215,6 @@ reap() {
 	reaped=$?
 }
 
-kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n1; }
 
 rate_of() { awk -v n="$N" -v s="$1" 'BEGIN {printf "%.0f", n / s}'; }
 
@@ -379,16 +374,6 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	o_res+=("$(cat "$tmp/result")")
 done
 
-collect() { # collect KEY RESULTS...: the values of KEY in the results without error
-	local key=$1 r
-	shift
-	for r in "$@"; do
-		[[ "$r" == error=* ]] && continue
-		kv "$r" "$key"
-	done
-}
-median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
-maxof() { sort -g | tail -n1; }
 m_ok=$(collect rate "${m_res[@]}" | wc -l)
 o_ok=$(collect rate "${o_res[@]}" | wc -l)
 m_rate=$(collect rate "${m_res[@]}" | median)
@@ -400,16 +385,6 @@ o_cpu=$(collect cpu_s "${o_res[@]}" | median)
 m_rcpu=$(collect rcpu_s "${m_res[@]}" | median)
 o_rcpu=$(collect rcpu_s "${o_res[@]}" | median)
 
-fmt_rate() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.0f", v}' || echo "failed"; }
-fmt_mib() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.1f MiB", v / 1024}' || echo "failed"; }
-fmt_s() { [ -n "$1" ] && awk -v v="$1" 'BEGIN{printf "%.2f s", v}' || echo "failed"; }
-ratio() { # ratio A B WHICH: A/B, or n/a
-	if [ -n "$1" ] && [ -n "$2" ] && awk -v b="$2" 'BEGIN{exit !(b > 0)}'; then
-		awk -v a="$1" -v b="$2" -v w="$3" 'BEGIN{printf "%.2fx (%s)", a / b, w}'
-	else
-		echo "n/a"
-	fi
-}
 line() { printf '| %-40s | %-12s | %-14s | %-44s |\n' "$@"; }
 
 line "what" "mamori send" "rsyslog omrelp" "ratio"
