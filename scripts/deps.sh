@@ -14,6 +14,10 @@ pkgs=(
   librelp-dev libssl-dev            # RELP and TLS senders
   rsyslog-relp rsyslog-openssl      # rsyslog's imrelp/omrelp and its TLS driver, as test peers
   rsyslog util-linux socat          # real syslog peers for integration tests and benchmarks
+  libevent-dev                      # mamori-soc's event loop, TLS bufferevents and HTTP API
+  libsqlite3-dev libpq-dev          # mamori-soc's two store back ends
+  libcurl4-openssl-dev              # mamori-soc's webhook alerts
+  postgresql curl python3 openssl   # a real PostgreSQL server, HTTP client and webhook receiver in tests
 )
 
 missing=()
