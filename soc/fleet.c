@@ -1,0 +1,267 @@
+/*
+ * The fleet audit: devices, their addresses and client certificates, and
+ * the device-certificate checks of AWS IoT Device Defender's audit
+ * (shared, expiring, never authenticated), plus identity mismatches.
+ *
+ * The module keeps no table of its own: the store has the devices and the
+ * certificates, and store_put_finding() says whether a finding is new, so
+ * a restart neither forgets a finding nor reports it twice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "mamori/error.h"
+#include "mamori/log.h"
+
+#include "fleet.h"
+#include "store.h"
+
+#define DAY_S 86400
+
+struct fleet {
+	struct fleet_opts o;
+	struct store *st;
+	soc_notify_fn notify;
+	void *arg;
+	int started;        /* the first tick has set next_ms */
+	int64_t next_ms;    /* when the next audit is due */
+	int64_t now_ms;     /* the audit's time, for the callbacks */
+};
+
+void fleet_opts_default(struct fleet_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->audit_ms = 60000;
+	o->first_audit_ms = 5000;
+	o->expire_days = 30;
+	o->never_auth = 0;
+}
+
+int fleet_new(const struct fleet_opts *o, struct store *st, soc_notify_fn notify, void *arg,
+	      struct fleet **out)
+{
+	struct fleet *f;
+
+	*out = NULL;
+	if (o == NULL || st == NULL || o->audit_ms <= 0 || o->first_audit_ms < 0 ||
+	    o->expire_days < 0)
+		return MM_EINVAL;
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return MM_ENOMEM;
+	f->o = *o;
+	f->st = st;
+	f->notify = notify;
+	f->arg = arg;
+	*out = f;
+	return 0;
+}
+
+void fleet_free(struct fleet *f)
+{
+	free(f);
+}
+
+void fleet_audit_now(struct fleet *f)
+{
+	f->started = 1;
+	f->next_ms = INT64_MIN;
+}
+
+int fleet_report_finding(struct store *st, soc_notify_fn notify, void *arg,
+			 struct soc_finding *f, void *evidence, const char *group_key,
+			 int *is_new)
+{
+	json_t *ev = evidence, *j = NULL;
+	char *text = NULL;
+	char gk[320];
+	int fresh = 0, rc;
+
+	if ((text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		rc = MM_ENOMEM;
+		goto fail;
+	}
+	f->detail = text;
+	if ((rc = store_put_finding(st, f, &fresh)) < 0)
+		goto fail;
+	if (is_new != NULL)
+		*is_new = fresh;
+	if (!fresh)
+		goto done;
+	soc_count(SOC_C_FINDINGS, 1);
+	log_info("finding %lld: %s%s%s%s%s", (long long)f->id, f->kind,
+		 f->device ? " device " : "", f->device ? f->device : "",
+		 f->subject ? " subject " : "", f->subject ? f->subject : "");
+	if (notify == NULL)
+		goto done;
+	if ((j = json_deep_copy(ev)) == NULL ||
+	    json_object_set_new(j, "id", json_integer(f->id)) < 0 ||
+	    json_object_set_new(j, "kind", json_string(f->kind)) < 0 ||
+	    json_object_set_new(j, "device", f->device ? json_string(f->device) : json_null()) < 0 ||
+	    json_object_set_new(j, "subject", f->subject ? json_string(f->subject) : json_null()) < 0 ||
+	    json_object_set_new(j, "severity", json_integer(f->severity)) < 0) {
+		rc = MM_ENOMEM;
+		goto fail;
+	}
+	if (group_key == NULL) {
+		if (f->device != NULL)
+			snprintf(gk, sizeof gk, "device=%s", f->device);
+		else
+			snprintf(gk, sizeof gk, "subject=%s", f->subject ? f->subject : "");
+		group_key = gk;
+	}
+	notify(arg, "soc.finding.opened", f->device, group_key, j);
+done:
+	rc = 0;
+fail:
+	json_decref(j);
+	free(text);
+	f->detail = NULL;
+	return rc;
+}
+
+/* Writes seconds since the epoch as RFC 3339 UTC. */
+static void fmt_time(int64_t s, char *out, size_t size)
+{
+	time_t t = (time_t)s;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, size, "@%lld", (long long)s);
+}
+
+/* "a,b,c" as a JSON array of strings. */
+static json_t *split_list(const char *s)
+{
+	json_t *a = json_array();
+	const char *p = s, *q;
+
+	if (a == NULL || s == NULL || *s == '\0')
+		return a;
+	for (;;) {
+		q = strchr(p, ',');
+		if (json_array_append_new(a, json_stringn(p, q ? (size_t)(q - p) : strlen(p))) < 0)
+			break;
+		if (q == NULL)
+			break;
+		p = q + 1;
+	}
+	return a;
+}
+
+static int put(struct fleet *fl, const char *kind, const char *device, const char *subject,
+	       int severity, json_t *evidence, const char *group_key)
+{
+	struct soc_finding f = {0};
+	int rc;
+
+	if (evidence == NULL)
+		return MM_ENOMEM;
+	f.first_ms = f.last_ms = fl->now_ms;
+	f.kind = kind;
+	f.device = device;
+	f.subject = subject;
+	f.severity = severity;
+	f.open = 1;
+	rc = fleet_report_finding(fl->st, fl->notify, fl->arg, &f, evidence, group_key, NULL);
+	json_decref(evidence);
+	return rc;
+}
+
+int fleet_event(struct fleet *f, const struct soc_event *ev)
+{
+	struct store_device_seen s = {0};
+	int rc;
+
+	if (ev->device == NULL)
+		return 0;
+	s.device = ev->device;
+	s.addr = ev->peer_addr;
+	s.time_ms = ev->recv_ms;
+	/* With mutual TLS the device is the certificate's CN (soc.h). */
+	if (ev->cert_fp != NULL && ev->cert_fp[0] != '\0') {
+		s.cert_fp = ev->cert_fp;
+		s.cert_cn = ev->device;
+		s.cert_not_after = ev->cert_not_after;
+	}
+	if ((rc = store_touch_device(f->st, &s)) < 0)
+		return rc;
+	if (!(ev->flags & SOC_F_IDENTITY_MISMATCH))
+		return 0;
+	/* One finding per (device, claimed name): the store refreshes an open one. */
+	f->now_ms = ev->recv_ms;
+	return put(f, SOC_FIND_IDENTITY, ev->device, ev->hostname ? ev->hostname : "", 3,
+		   json_pack("{s:s?, s:s?, s:s?, s:s?}", "claimed", ev->hostname, "certificate",
+			     ev->cert_fp, "peer", ev->peer_addr, "transport",
+			     soc_transport_name(ev->transport)),
+		   NULL);
+}
+
+static int on_shared(void *arg, const struct store_cert_use *u)
+{
+	struct fleet *f = arg;
+	char gk[128];
+
+	snprintf(gk, sizeof gk, "certificate=%s", u->fp);
+	/* Two devices behind one certificate is a cloned identity; one device
+	 * from two addresses may also be a device that moved. */
+	return put(f, SOC_FIND_CERT_SHARED, NULL, u->fp, u->ndevices >= 2 ? 2 : 3,
+		   json_pack("{s:s?, s:o, s:o, s:i, s:i}", "cn", u->cn, "devices",
+			     split_list(u->devices), "addresses", split_list(u->addrs),
+			     "ndevices", u->ndevices, "naddrs", u->naddrs),
+		   gk);
+}
+
+static int on_expiring(void *arg, const struct store_cert_use *u)
+{
+	struct fleet *f = arg;
+	int64_t now_s = f->now_ms / 1000, left = u->not_after - now_s;
+	int64_t days = left >= 0 ? left / DAY_S : -((-left + DAY_S - 1) / DAY_S);
+	char when[40];
+
+	fmt_time(u->not_after, when, sizeof when);
+	return put(f, SOC_FIND_CERT_EXPIRING, u->cn, u->fp, left <= 0 ? 3 : 4,
+		   json_pack("{s:s, s:I, s:I, s:b, s:s?, s:o}", "not_after", when,
+			     "not_after_s", (json_int_t)u->not_after, "days_left",
+			     (json_int_t)days, "expired", left <= 0, "cn", u->cn, "devices",
+			     split_list(u->devices)),
+		   NULL);
+}
+
+static int on_never_auth(void *arg, const char *device, int64_t first_ms, int64_t last_ms)
+{
+	struct fleet *f = arg;
+
+	return put(f, SOC_FIND_NEVER_AUTH, device, "", 4,
+		   json_pack("{s:I, s:I}", "first_seen_ms", (json_int_t)first_ms,
+			     "last_seen_ms", (json_int_t)last_ms),
+		   NULL);
+}
+
+int fleet_tick(struct fleet *f, int64_t now_ms)
+{
+	int rc;
+
+	if (!f->started) {
+		f->started = 1;
+		f->next_ms = now_ms + f->o.first_audit_ms;
+	}
+	if (now_ms < f->next_ms)
+		return 0;
+	f->next_ms = now_ms + f->o.audit_ms;
+	f->now_ms = now_ms;
+	if ((rc = store_certs_shared(f->st, on_shared, f)) < 0)
+		goto fail;
+	if ((rc = store_certs_expiring(f->st, now_ms / 1000 + (int64_t)f->o.expire_days * DAY_S,
+				       on_expiring, f)) < 0)
+		goto fail;
+	if (f->o.never_auth && (rc = store_devices_never_auth(f->st, on_never_auth, f)) < 0)
+		goto fail;
+	return 0;
+fail:
+	log_warnx("fleet audit: %s", store_error(f->st));
+	return rc;
+}
