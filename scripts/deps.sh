@@ -17,7 +17,8 @@ pkgs=(
   libevent-dev                      # mamori-soc's event loop, TLS bufferevents and HTTP API
   libsqlite3-dev libpq-dev          # mamori-soc's two store back ends
   libcurl4-openssl-dev              # mamori-soc's webhook alerts
-  postgresql curl python3 openssl   # a real PostgreSQL server, HTTP client and webhook receiver in tests
+  postgresql sqlite3 curl jq        # a real PostgreSQL server, the SQLite shell, HTTP and JSON in tests
+  python3 openssl                   # webhook receivers and certificates in tests
 )
 
 missing=()
