@@ -14,6 +14,7 @@
 int cmd_x1367(int argc, char **argv);
 int cmd_syslog(int argc, char **argv);
 int cmd_send(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 
 #include <stdio.h>
 

@@ -19,6 +19,7 @@ static const struct {
 	{"x1367", cmd_x1367, "the standard IoT error log: codes, validate, map, build"},
 	{"syslog", cmd_syslog, "syslog messages: parse (RFC 5424, RFC 3164, RFC 6587 framing)"},
 	{"send", cmd_send, "send events reliably: spool, then RELP, TLS, TCP or UDP syslog"},
+	{"query", cmd_query, "ask mamori-soc's API: events, incidents, findings, devices"},
 };
 
 static void usage(FILE *out)
