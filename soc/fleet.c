@@ -219,7 +219,7 @@ static int on_expiring(void *arg, const struct store_cert_use *u)
 {
 	struct fleet *f = arg;
 	int64_t now_s = f->now_ms / 1000, left = u->not_after - now_s;
-	int64_t days = left >= 0 ? left / DAY_S : -((-left + DAY_S - 1) / DAY_S);
+	int64_t days = left / DAY_S; /* whole days, towards zero either side */
 	char when[40];
 
 	fmt_time(u->not_after, when, sizeof when);
