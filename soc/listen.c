@@ -950,7 +950,7 @@ int listen_start(struct event_base *base, struct ingest *in, const char *url,
 		listen_stop(l);
 		return rc;
 	}
-	log_info("listen: %s", l->url);
+	log_debug("listen: %s", l->url);
 	*out = l;
 	return 0;
 }
