@@ -65,6 +65,7 @@ struct cerr {
 struct group {
 	TAILQ_ENTRY(group) lru;
 	TAILQ_ENTRY(group) dirty;
+	TAILQ_ENTRY(group) pend;
 	enum gkind kind;
 	char *key;
 	struct cerr *ring;
@@ -74,6 +75,9 @@ struct group {
 	int nsec, ncmd;    /* Security and Command errors in the ring */
 	struct tally protos, others;
 	int open, is_dirty;
+	int pending;       /* opened in the writer's transaction not yet committed */
+	json_t *note;      /* what to notify once that transaction commits */
+	char *note_device;
 	int64_t inc_from;  /* window start when the incident opened */
 	struct soc_incident inc;
 	char *reason, *protocols;
@@ -88,7 +92,7 @@ struct correlate {
 	void *arg;
 	void *tree;
 	size_t ngroups;
-	struct group_list lru, dirty;
+	struct group_list lru, dirty, pend;
 	uint64_t evicted;
 };
 
@@ -324,6 +328,8 @@ static void ring_insert(struct group *g, const struct cerr *e)
 
 static void group_free(struct group *g)
 {
+	json_decref(g->note);
+	free(g->note_device);
 	tally_free(&g->protos);
 	tally_free(&g->others);
 	free(g->ring);
@@ -339,6 +345,8 @@ static void group_forget(struct correlate *c, struct group *g)
 	TAILQ_REMOVE(&c->lru, g, lru);
 	if (g->is_dirty)
 		TAILQ_REMOVE(&c->dirty, g, dirty);
+	if (g->pending)
+		TAILQ_REMOVE(&c->pend, g, pend);
 	c->ngroups--;
 	group_free(g);
 }
@@ -442,8 +450,6 @@ fail:
 static int group_open(struct correlate *c, struct group *g, const struct soc_event *ev)
 {
 	struct soc_incident *inc = &g->inc;
-	char gk[16 + CORRELATE_KEY_MAX];
-	json_t *j;
 	int rc;
 
 	memset(inc, 0, sizeof *inc);
@@ -464,22 +470,20 @@ static int group_open(struct correlate *c, struct group *g, const struct soc_eve
 	if ((rc = store_add_incident(c->st, inc)) < 0)
 		return rc;
 	g->open = 1;
+	g->pending = 1;
+	TAILQ_INSERT_TAIL(&c->pend, g, pend);
 	g->inc_from = g->tmax - c->o.window_ms;
 	for (size_t i = 0; i < g->n; i++)
 		if ((rc = store_link(c->st, inc->id, ring_at(g, i)->id)) < 0)
 			return rc;
 	if ((rc = store_link_window(c->st, inc->id, g->key, g->inc_from, g->tmax, NULL)) < 0)
 		return rc;
-	soc_count(SOC_C_INCIDENTS, 1);
-	log_info("incident %lld opened: %s=%s: %s", (long long)inc->id, inc->key_kind, g->key,
-		 inc->reason);
-	if (c->notify != NULL) {
-		snprintf(gk, sizeof gk, "%s=%s", inc->key_kind, g->key);
-		if ((j = incident_json(inc)) == NULL)
-			return MM_ENOMEM;
-		c->notify(c->arg, "soc.incident.opened", ev->device, gk, j);
-		json_decref(j);
-	}
+	/* Reported when the transaction holding it commits (correlate_commit). */
+	json_decref(g->note);
+	if ((g->note = incident_json(inc)) == NULL)
+		return MM_ENOMEM;
+	free(g->note_device);
+	g->note_device = ev->device ? strdup(ev->device) : NULL;
 	return 0;
 }
 
@@ -617,6 +621,7 @@ int correlate_new(const struct correlate_opts *o, struct store *st, soc_notify_f
 	c->arg = arg;
 	TAILQ_INIT(&c->lru);
 	TAILQ_INIT(&c->dirty);
+	TAILQ_INIT(&c->pend);
 	*out = c;
 	return 0;
 }
@@ -640,10 +645,53 @@ int correlate_event(struct correlate *c, const struct soc_event *ev)
 	return 0;
 }
 
+void correlate_commit(struct correlate *c)
+{
+	char gk[16 + CORRELATE_KEY_MAX];
+	struct group *g;
+
+	while ((g = TAILQ_FIRST(&c->pend)) != NULL) {
+		TAILQ_REMOVE(&c->pend, g, pend);
+		g->pending = 0;
+		soc_count(SOC_C_INCIDENTS, 1);
+		log_info("incident %lld opened: %s=%s: %s", (long long)g->inc.id,
+			 gkind_name[g->kind], g->key, g->inc.reason);
+		if (c->notify != NULL && g->note != NULL) {
+			snprintf(gk, sizeof gk, "%s=%s", gkind_name[g->kind], g->key);
+			c->notify(c->arg, "soc.incident.opened", g->note_device, gk, g->note);
+		}
+		json_decref(g->note);
+		g->note = NULL;
+	}
+}
+
+void correlate_rollback(struct correlate *c)
+{
+	struct group *g;
+
+	/* The incidents opened in the lost transaction do not exist; their
+	 * groups start afresh and the events, given again, reopen them. */
+	while ((g = TAILQ_FIRST(&c->pend)) != NULL) {
+		TAILQ_REMOVE(&c->pend, g, pend);
+		g->pending = 0;
+		g->open = 0;
+		clear_dirty(c, g);
+		ring_clear(g);
+		for (int i = 0; i < g->protos.n; i++)
+			g->protos.e[i].in_inc = 0;
+		json_decref(g->note);
+		g->note = NULL;
+	}
+}
+
 int correlate_tick(struct correlate *c, int64_t now_ms)
 {
 	struct group *g;
 	int rc = 0, r;
+
+	/* Whatever came before the tick's transaction is settled: a writer that
+	 * does not call correlate_commit() gets its notifications here. */
+	correlate_commit(c);
 
 	/* Groups idle for a whole window: their incident closes, they go. */
 	while ((g = TAILQ_FIRST(&c->lru)) != NULL && now_ms - g->last_recv > c->o.window_ms) {

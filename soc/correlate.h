@@ -25,6 +25,7 @@
  *	store_add_event(st, ev);
  *	correlate_event(c, ev);          (after store_add_event: needs ev->id)
  *	store_commit(st);
+ *	correlate_commit(c);             (or correlate_rollback(c) after a rollback)
  *	...once a second, in its own transaction:
  *	correlate_tick(c, now_ms);
  *	correlate_free(c);
@@ -75,6 +76,22 @@ int correlate_new(const struct correlate_opts *o, struct store *st, soc_notify_f
  * error (MM_EIO), or MM_ENOMEM.
  */
 int correlate_event(struct correlate *c, const struct soc_event *ev);
+
+/*
+ * The writer's transaction that held the events given since the last call
+ * committed: incidents opened in it are counted (SOC_C_INCIDENTS) and
+ * reported through notify now. Call it after each store_commit(); without
+ * it, correlate_tick() reports them.
+ */
+void correlate_commit(struct correlate *c);
+
+/*
+ * That transaction was rolled back: the incidents opened in it are
+ * forgotten (they are not in the store, and their ids may be given again);
+ * their groups start afresh, so giving the same events again reopens them.
+ * Call it after store_rollback() of a batch.
+ */
+void correlate_rollback(struct correlate *c);
 
 /*
  * Closes incidents whose group saw no new error for window_ms (by receive

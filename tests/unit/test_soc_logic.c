@@ -310,6 +310,7 @@ static void feed_corr(struct fix *fx, struct correlate *c, const struct evspec *
 			out[i] = ev;
 	}
 	assert_int_equal(store_commit(fx->st), 0);
+	correlate_commit(c);
 }
 
 static void tick_corr(struct fix *fx, struct correlate *c, int64_t t)
@@ -565,6 +566,42 @@ static void test_correlate_grow_and_close_by_event(void **state)
 	assert_int_equal(json_array_size(incs), 2);
 	assert_string_equal(jstr(json_array_get(incs, 1), "state"), "closed");
 	assert_string_equal(jstr(json_array_get(incs, 0), "state"), "open");
+	assert_int_equal(incident_nlinks(fx, jint(json_array_get(incs, 0), "id")), 6);
+	json_decref(incs);
+	correlate_free(c);
+}
+
+/* A batch rolled back after it opened an incident: nothing is reported,
+ * and the same events stored again open exactly one incident whose id is
+ * a real row with all of them linked. */
+static void test_correlate_rollback(void **state)
+{
+	struct fix *fx = *state;
+	struct correlate_opts o;
+	struct correlate *c;
+	json_t *incs;
+
+	correlate_opts_default(&o);
+	assert_int_equal(correlate_new(&o, fx->st, on_notify, fx, &c), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	for (int i = 0; i < 6; i++) {
+		struct soc_event *ev = make_event(fx, &burst6[i]);
+
+		assert_int_equal(store_add_event(fx->st, ev), 0);
+		assert_int_equal(correlate_event(c, ev), 0);
+	}
+	assert_int_equal(count_notes(fx, "soc.incident.opened"), 0);
+	assert_int_equal(store_rollback(fx->st), 0);
+	correlate_rollback(c);
+	tick_corr(fx, c, 600);
+	assert_int_equal(count_notes(fx, "soc.incident.opened"), 0);
+
+	feed_corr(fx, c, burst6, 6, NULL);
+	assert_int_equal(count_notes(fx, "soc.incident.opened"), 1);
+	incs = query(fx, store_query_incidents);
+	assert_int_equal(json_array_size(incs), 1);
+	assert_int_equal(jint(json_array_get(incs, 0), "id"), jint(fx->notes[0].detail, "id"));
+	assert_int_equal(jint(json_array_get(incs, 0), "nerrors"), 6);
 	assert_int_equal(incident_nlinks(fx, jint(json_array_get(incs, 0), "id")), 6);
 	json_decref(incs);
 	correlate_free(c);
@@ -1064,6 +1101,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_correlate_close_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correlate_grow_and_close_by_event, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_correlate_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correlate_bounds, setup, teardown),
 		cmocka_unit_test(test_silence_table),
 		cmocka_unit_test_setup_teardown(test_silence_resolve_and_again, setup, teardown),
