@@ -58,7 +58,11 @@ int store_begin(struct store *st);
 int store_commit(struct store *st);
 int store_rollback(struct store *st);
 
-/* Adds one event and sets ev->id. */
+/* Adds one event and sets ev->id. With PostgreSQL the row is sent without
+ * waiting for the server's answer (pipeline mode): if the server refuses it,
+ * a later call of the batch, at the latest store_commit(), fails with the
+ * reason, and the batch must be rolled back. MSG is kept up to its first
+ * NUL byte, if it has one (PostgreSQL's text cannot hold NUL). */
 int store_add_event(struct store *st, struct soc_event *ev);
 /* Adds one dead letter. */
 int store_add_dead(struct store *st, const struct soc_dead *d);
@@ -110,7 +114,9 @@ struct store_cert_use {
 	const char *addrs;   /* comma-separated, sorted */
 };
 typedef int (*store_cert_cb)(void *arg, const struct store_cert_use *u);
-/* Calls cb for every certificate presented by two or more devices or addresses. */
+/* Calls cb for every certificate presented by two or more devices or addresses.
+ * In these walks a non-zero return from a callback stops the walk and is
+ * returned. */
 int store_certs_shared(struct store *st, store_cert_cb cb, void *arg);
 /* Calls cb for every certificate whose not_after is before before_s. */
 int store_certs_expiring(struct store *st, int64_t before_s, store_cert_cb cb, void *arg);
@@ -124,7 +130,16 @@ int store_devices_never_auth(struct store *st, store_device_cb cb, void *arg);
 /* Deletes events (their links and dead letters too) older than older_ms
  * (0: no age limit), then the oldest until the events take at most max_bytes
  * (0: no size limit; size as the back end measures it). *deleted gets the
- * number of events deleted. Runs in its own transaction(s). */
+ * number of events deleted. Runs in its own transaction(s).
+ *
+ * older_ms is an age, not a date: events received (recv_ms) more than
+ * older_ms before now (the wall clock) go, oldest id first. Sizes: SQLite
+ * counts the pages in use of the whole database file; PostgreSQL counts
+ * pg_total_relation_size('events') and deletes as many of the oldest events
+ * as their average size says are too many (the space is reused after
+ * autovacuum, the file does not shrink). Dead letters received before the
+ * oldest event kept go too. Never call it between store_begin() and
+ * store_commit(). Counts SOC_C_RETAINED_DELETED. */
 int store_retain(struct store *st, int64_t older_ms, int64_t max_bytes, int64_t *deleted);
 
 /* ---- queries (the HTTP API) ---- */
@@ -142,7 +157,14 @@ struct store_filter {
 	const char *state;          /* incidents/findings: "open", "closed"/"resolved" */
 	int limit;                  /* 0 means 100; at most 10000 */
 };
+/* Sets every field to "does not filter": zeros, NULLs, code, category and
+ * lenient -1, limit 0 (100). */
 void store_filter_init(struct store_filter *f);
+
+/* Writes ms (since the epoch) as RFC 3339 UTC with milliseconds,
+ * "2026-11-22T06:45:38.123Z", into out (at least 32 bytes). The form of every
+ * "*_time" field of the queries. Returns 0 or MM_EINVAL (out of range). */
+int store_time_text(int64_t ms, char *out, size_t size);
 
 /*
  * Each query sets *out to a new JSON array (caller decrefs) of objects, newest
