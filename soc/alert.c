@@ -916,7 +916,9 @@ static void rule_feed(struct alert *a, struct rule *r, const struct subject *s)
 		soc_count(SOC_C_ALERTS_SUPPRESSED, 1);
 	else {
 		fire(a, r, g, first);
-		g->suppress_until = s->t_ms + r->suppress_ms;
+		/* alert_check() sets the default; a rule set never checked
+		 * still suppresses for one window. */
+		g->suppress_until = s->t_ms + (r->suppress_ms < 0 ? r->window_ms : r->suppress_ms);
 	}
 	/* The group starts over: the next alert needs count new events. */
 	g->n = 0;
