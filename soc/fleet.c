@@ -7,6 +7,8 @@
  * certificates, and store_put_finding() says whether a finding is new, so
  * a restart neither forgets a finding nor reports it twice.
  */
+#define _GNU_SOURCE /* tdestroy */
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,9 @@
 #include "store.h"
 
 #define DAY_S 86400
+/* The most findings of one kind an audit keeps track of to resolve the
+ * ones it no longer sees; past that it resolves nothing of that kind. */
+#define SEEN_MAX 100000
 
 struct fleet {
 	struct fleet_opts o;
@@ -30,6 +35,10 @@ struct fleet {
 	int started;        /* the first tick has set next_ms */
 	int64_t next_ms;    /* when the next audit is due */
 	int64_t now_ms;     /* the audit's time, for the callbacks */
+	void *seen;         /* "device\x1fsubject" of what this audit check found */
+	size_t nseen;
+	int seen_overflow;
+	int auditing;       /* seen is being filled (fleet_tick) */
 };
 
 void fleet_opts_default(struct fleet_opts *o)
@@ -58,11 +67,6 @@ int fleet_new(const struct fleet_opts *o, struct store *st, soc_notify_fn notify
 	f->arg = arg;
 	*out = f;
 	return 0;
-}
-
-void fleet_free(struct fleet *f)
-{
-	free(f);
 }
 
 void fleet_audit_now(struct fleet *f)
@@ -152,6 +156,94 @@ static json_t *split_list(const char *s)
 	return a;
 }
 
+static char *seen_key(const char *device, const char *subject)
+{
+	char *k = NULL;
+
+	if (asprintf(&k, "%s\x1f%s", device ? device : "", subject ? subject : "") < 0)
+		return NULL;
+	return k;
+}
+
+static int seen_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Remembers that the current audit check found (device, subject). */
+static void seen_add(struct fleet *fl, const char *device, const char *subject)
+{
+	char *k;
+	void *slot;
+
+	if (fl->seen_overflow)
+		return;
+	if (fl->nseen >= SEEN_MAX || (k = seen_key(device, subject)) == NULL) {
+		fl->seen_overflow = 1;
+		return;
+	}
+	slot = tsearch(k, &fl->seen, seen_cmp);
+	if (slot == NULL) {
+		free(k);
+		fl->seen_overflow = 1;
+	} else if (*(char **)slot != k) {
+		free(k); /* already there */
+	} else {
+		fl->nseen++;
+	}
+}
+
+static void seen_clear(struct fleet *fl)
+{
+	tdestroy(fl->seen, free);
+	fl->seen = NULL;
+	fl->nseen = 0;
+	fl->seen_overflow = 0;
+}
+
+/* Resolves the open findings of kind that the check just run did not find
+ * again: a device that has since authenticated, a certificate no longer in
+ * the store. */
+static int resolve_unseen(struct fleet *fl, const char *kind)
+{
+	struct store_filter q;
+	json_t *rows = NULL, *row;
+	size_t i;
+	int rc = 0;
+
+	if (fl->seen_overflow)
+		goto done;
+	store_filter_init(&q);
+	q.kind = kind;
+	q.state = "open";
+	q.limit = 10000;
+	if ((rc = store_query_findings(fl->st, &q, &rows)) < 0)
+		goto done;
+	json_array_foreach(rows, i, row) {
+		const char *dev = json_string_value(json_object_get(row, "device"));
+		const char *sub = json_string_value(json_object_get(row, "subject"));
+		char *k = seen_key(dev, sub);
+		int found;
+
+		if (k == NULL) {
+			rc = MM_ENOMEM;
+			goto done;
+		}
+		found = tfind(k, &fl->seen, seen_cmp) != NULL;
+		free(k);
+		if (found)
+			continue;
+		if ((rc = store_resolve_finding(fl->st, kind, dev, sub ? sub : "", fl->now_ms)) < 0)
+			goto done;
+		log_info("finding resolved: %s%s%s subject %s", kind, dev ? " device " : "",
+			 dev ? dev : "", sub ? sub : "");
+	}
+done:
+	json_decref(rows);
+	seen_clear(fl);
+	return rc;
+}
+
 static int put(struct fleet *fl, const char *kind, const char *device, const char *subject,
 	       int severity, json_t *evidence, const char *group_key)
 {
@@ -168,6 +260,8 @@ static int put(struct fleet *fl, const char *kind, const char *device, const cha
 	f.open = 1;
 	rc = fleet_report_finding(fl->st, fl->notify, fl->arg, &f, evidence, group_key, NULL);
 	json_decref(evidence);
+	if (rc == 0 && fl->auditing)
+		seen_add(fl, device, subject);
 	return rc;
 }
 
@@ -253,15 +347,31 @@ int fleet_tick(struct fleet *f, int64_t now_ms)
 		return 0;
 	f->next_ms = now_ms + f->o.audit_ms;
 	f->now_ms = now_ms;
-	if ((rc = store_certs_shared(f->st, on_shared, f)) < 0)
+	seen_clear(f);
+	f->auditing = 1;
+	if ((rc = store_certs_shared(f->st, on_shared, f)) < 0 ||
+	    (rc = resolve_unseen(f, SOC_FIND_CERT_SHARED)) < 0)
 		goto fail;
 	if ((rc = store_certs_expiring(f->st, now_ms / 1000 + (int64_t)f->o.expire_days * DAY_S,
-				       on_expiring, f)) < 0)
+				       on_expiring, f)) < 0 ||
+	    (rc = resolve_unseen(f, SOC_FIND_CERT_EXPIRING)) < 0)
 		goto fail;
-	if (f->o.never_auth && (rc = store_devices_never_auth(f->st, on_never_auth, f)) < 0)
+	if (f->o.never_auth && ((rc = store_devices_never_auth(f->st, on_never_auth, f)) < 0 ||
+				(rc = resolve_unseen(f, SOC_FIND_NEVER_AUTH)) < 0))
 		goto fail;
+	f->auditing = 0;
 	return 0;
 fail:
+	f->auditing = 0;
+	seen_clear(f);
 	log_warnx("fleet audit: %s", store_error(f->st));
 	return rc;
+}
+
+void fleet_free(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	seen_clear(f);
+	free(f);
 }

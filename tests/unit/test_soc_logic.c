@@ -1037,6 +1037,42 @@ static void test_fleet_never_auth(void **state)
 	}
 }
 
+/* A device that never authenticated and then does: its finding is
+ * resolved by the next audit. */
+static void test_fleet_never_auth_resolved(void **state)
+{
+	struct fix *fx = *state;
+	struct fleet_opts o;
+	struct fleet *f;
+	json_t *fs;
+
+	fleet_opts_default(&o);
+	o.never_auth = 1;
+	assert_int_equal(fleet_new(&o, fx->st, on_notify, fx, &f), 0);
+	feed_fleet(fx, f, "plain-1", "10.0.0.7", NULL, 0, NULL);
+	feed_fleet(fx, f, "plain-2", "10.0.0.8", NULL, 0, NULL);
+	audit(fx, f, 0);
+	fs = findings_of(fx, SOC_FIND_NEVER_AUTH);
+	assert_int_equal(json_array_size(fs), 2);
+	json_decref(fs);
+	feed_fleet(fx, f, "plain-1", "10.0.0.7", FP_A, T0 / 1000 + 365 * DAY_S, NULL);
+	audit(fx, f, 60000);
+	fs = findings_of(fx, SOC_FIND_NEVER_AUTH);
+	assert_int_equal(json_array_size(fs), 2);
+	/* newest first: plain-2's is the second row, still open */
+	for (size_t i = 0; i < 2; i++) {
+		json_t *fi = json_array_get(fs, i);
+
+		if (strcmp(jstr(fi, "device"), "plain-1") == 0)
+			assert_false(finding_open(fi));
+		else
+			assert_true(finding_open(fi));
+	}
+	json_decref(fs);
+	assert_int_equal(count_notes(fx, "soc.finding.opened"), 2);
+	fleet_free(f);
+}
+
 static void test_fleet_identity(void **state)
 {
 	struct fix *fx = *state;
@@ -1111,6 +1147,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fleet_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fleet_expiring, setup, teardown),
 		cmocka_unit_test(test_fleet_never_auth),
+		cmocka_unit_test_setup_teardown(test_fleet_never_auth_resolved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fleet_identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fleet_schedule, setup, teardown),
 	};
