@@ -1106,6 +1106,7 @@ static void test_time_text(void **state)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
+	T(test_time_text),
 	T(test_open_creates_schema),
 	T(test_newer_schema_refused),
 	T(test_bad_urls),
@@ -1119,7 +1120,6 @@ static const struct CMUnitTest tests[] = {
 	T(test_findings),
 	T(test_retain_age),
 	T(test_retain_size),
-	T(test_time_text),
 };
 
 int main(void)
