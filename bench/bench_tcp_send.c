@@ -8,11 +8,13 @@
  *	Writes N frames to FILE: RFC 5424 messages with MSGID X1367 whose MSG is
  *	an X.1367 record, valid under the strict decoder (each one is checked),
  *	varied in gateway, requester, responder, protocol and code from SEED.
- *	Prints "frames=N bytes=B".
+ *	Prints "frames=N bytes=B msg_bytes=M" (M: the bytes of all the MSGs,
+ *	the records, which a receiver can be checked against).
  *
  *   bench_tcp_send send -port PORT [-host ADDR] [-c CONNS] [-t SECONDS]
  *		(-f FILE | -n N [-s SEED])
  *		[-until-stored ADDR:PORT | -until-lines FILE [-want N]] [-pid PID]
+ *		[-poll-ms MS]
  *	Connects CONNS (default 1) TCP connections to ADDR:PORT (default
  *	127.0.0.1), gives each a contiguous share of the frames (cut at frame
  *	boundaries), and writes them all as fast as the sockets take them, then
@@ -24,8 +26,10 @@
  *	  -until-lines FILE        FILE holds N lines (rsyslog's omfile);
  *	  neither                  the last byte is written.
  *	-want N waits for N instead of the number of frames sent. -pid PID stops
- *	waiting when that process (the receiver) has exited. -t bounds the whole
- *	run (default 120 s). Prints one line of key=value: frames, bytes, conns,
+ *	waiting when that process (the receiver) has exited. -poll-ms MS is how
+ *	often the receiver is asked (default 2 ms for a file, 50 ms for the API,
+ *	whose every answer costs mamori-soc a query of its store; the time is
+ *	thus late by up to one interval). -t bounds the whole run (default 120 s). Prints one line of key=value: frames, bytes, conns,
  *	send_secs (first to last byte), secs (first byte to done), rate
  *	(frames / secs), done (1 when the receiver finished in time), and the
  *	last "stored" or line count seen. Exit 0 when done, 1 otherwise.
@@ -65,7 +69,8 @@
 #define CORPUS_EPOCH 1717200000       /* 2024-06-01T00:00:00Z, message 0's second */
 #define MAX_CONNS 64
 #define WRITE_CHUNK (1u << 20)        /* bytes handed to one write(2) at most */
-#define POLL_NS (5 * 1000 * 1000)     /* how often the receiver is asked if it is done */
+#define DEFAULT_POLL_LINES_MS 2        /* how often the output file is looked at */
+#define DEFAULT_POLL_STORED_MS 50      /* how often mamori-soc's counters are asked for */
 #define HTTP_MAX (1u << 20)           /* the longest counters answer read */
 #define GATEWAYS 200
 #define REQUESTERS 4096
@@ -170,18 +175,22 @@ static void put_responder(struct mm_buf *b)
 }
 
 /*
- * Message i: "<PRI>1 TIMESTAMP gw-G mamori-gw PROCID X1367 - RECORD". Its
- * timestamp (header and record) carries i in whole milliseconds from the
- * corpus epoch, so no two messages are the same. A gateway reports its own
- * address; most requesters are LAN devices that speak one protocol, and one
- * record in fifty comes from one of a few scanners that try every protocol:
- * the mix a SOC correlates.
+ * Message i: "<PRI>1 TIMESTAMP gw-G mamori-gw PROCID X1367 - RECORD".
+ *
+ * The corpus is a fleet's error log of some days: message i happened i
+ * seconds after the corpus epoch (its header and record carry that time,
+ * with i's last three digits as milliseconds, so no two messages are the
+ * same). Each of GATEWAYS gateways bridges one protocol and reports its own
+ * address; each of REQUESTERS LAN devices talks through one gateway. In one
+ * block of 1000 messages out of 50 a scanner (one of SCANNERS) sends a fifth
+ * of them, through every gateway: the attacker across several ecosystems
+ * that mamori-soc's correlation turns into an incident (X.1367 scenario I.4).
  */
 static void put_message(struct mm_buf *b, size_t i, const struct mm_x1367_code *codes,
 			size_t ncodes)
 {
-	time_t t = CORPUS_EPOCH + (time_t)(i / 1000);
-	unsigned ms = (unsigned)(i % 1000), gw = rnd(GATEWAYS), req, proto;
+	time_t t = CORPUS_EPOCH + (time_t)i;
+	unsigned ms = (unsigned)(i % 1000), gw, req;
 	const struct mm_x1367_code *c = &codes[rnd((uint32_t)ncodes)];
 	char ts[80];
 	struct tm tm;
@@ -189,19 +198,19 @@ static void put_message(struct mm_buf *b, size_t i, const struct mm_x1367_code *
 	gmtime_r(&t, &tm);
 	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-	if (rnd(50) == 0) {
-		req = REQUESTERS + rnd(SCANNERS);
-		proto = rnd(NPROTO);
+	if ((i / 1000) % 50 == 10 && rnd(5) == 0) {
+		req = REQUESTERS + (unsigned)(i / 50000) % SCANNERS;
+		gw = rnd(GATEWAYS);
 	} else {
 		req = rnd(REQUESTERS);
-		proto = rnd(10) ? req % NPROTO : rnd(NPROTO);
+		gw = req % GATEWAYS;
 	}
 	put(b, "<%u>1 %s gw-%03u mamori-gw %u X1367 - ", 13 * 8 + 3 + rnd(4), ts, gw,
 	    1000 + gw);
 	put(b, "{\"Timestamp\":\"%s\",\"Reporter\":{\"IP Address\":\"10.0.%u.%u\"},"
 	       "\"Protocol\":\"%s\",\"Requester\":{\"IP Address\":\"192.168.%u.%u\","
 	       "\"Transmitted Code\":\"",
-	    ts, gw / 250, 1 + gw % 250, protocols[proto], req / 250, 1 + req % 250);
+	    ts, gw / 250, 1 + gw % 250, protocols[gw % NPROTO], req / 250, 1 + req % 250);
 	put_hex(b, 2 + rnd(14));
 	put(b, "\"},\"Responder\":{");
 	put_responder(b);
@@ -217,7 +226,7 @@ static void put_message(struct mm_buf *b, size_t i, const struct mm_x1367_code *
 
 /* Makes n frames into out; every record is checked with the strict decoder,
  * so that what a receiver is timed on is valid X.1367 from end to end. */
-static void corpus_make(struct mm_buf *out, size_t n, uint64_t seed)
+static void corpus_make(struct mm_buf *out, size_t n, uint64_t seed, uint64_t *msg_bytes)
 {
 	const struct mm_x1367_code *codes;
 	struct mm_x1367_record *r;
@@ -226,6 +235,7 @@ static void corpus_make(struct mm_buf *out, size_t n, uint64_t seed)
 	const char *rec;
 	int rc;
 
+	*msg_bytes = 0;
 	codes = mm_x1367_codes(&ncodes);
 	rng_seed(seed);
 	mm_buf_init(&msg, 64 * 1024);
@@ -241,6 +251,7 @@ static void corpus_make(struct mm_buf *out, size_t n, uint64_t seed)
 			die("corpus: message %zu is not a valid record (%s): %s", i, mm_strerror(rc),
 			    msg.data);
 		mm_x1367_free(r);
+		*msg_bytes += msg.len - (size_t)(rec - msg.data);
 		if ((rc = mm_frame_encode_octet(out, msg.data, msg.len)) < 0)
 			die("corpus: %s", mm_strerror(rc));
 	}
@@ -287,7 +298,7 @@ static size_t frame_boundary(const uint8_t *p, size_t len, size_t at)
 static int cmd_make(int argc, char **argv)
 {
 	size_t n = 0;
-	uint64_t seed = 1;
+	uint64_t seed = 1, msg_bytes;
 	const char *path = NULL;
 	struct mm_buf c;
 	FILE *f;
@@ -305,12 +316,12 @@ static int cmd_make(int argc, char **argv)
 	}
 	if (!n || !path)
 		die("make: need -n N and -o FILE");
-	corpus_make(&c, n, seed);
+	corpus_make(&c, n, seed, &msg_bytes);
 	if ((f = fopen(path, "w")) == NULL)
 		die("%s: %s", path, strerror(errno));
 	if (fwrite(c.data, 1, c.len, f) != c.len || fclose(f) != 0)
 		die("%s: cannot write: %s", path, strerror(errno));
-	printf("frames=%zu bytes=%zu\n", n, c.len);
+	printf("frames=%zu bytes=%zu msg_bytes=%" PRIu64 "\n", n, c.len, msg_bytes);
 	mm_buf_free(&c);
 	return 0;
 }
@@ -529,9 +540,9 @@ static int write_all(struct conn *cs, unsigned nc, const uint8_t *p, double dead
 static int cmd_send(int argc, char **argv)
 {
 	const char *host = "127.0.0.1", *file = NULL, *until_stored = NULL, *until_lines = NULL;
-	unsigned port = 0, nc = 1, timeout = 120, i, api_port = 0;
+	unsigned port = 0, nc = 1, timeout = 120, i, api_port = 0, poll_ms = 0;
 	size_t n = 0, frames, len, want = 0;
-	uint64_t seed = 1;
+	uint64_t seed = 1, msg_bytes;
 	long pid = 0;
 	struct mm_buf made;
 	const uint8_t *p;
@@ -540,7 +551,7 @@ static int cmd_send(int argc, char **argv)
 	struct sockaddr_storage ss, api;
 	socklen_t sl, apil = 0;
 	struct linecount lc = {.fd = -1, .off = 0, .lines = 0};
-	struct timespec pause = {0, POLL_NS};
+	struct timespec pause;
 	char api_host[256] = "";
 	double t0, t_sent, t_done, deadline;
 	long long seen = -1;
@@ -570,6 +581,8 @@ static int cmd_send(int argc, char **argv)
 			want = opt_num(argv[++a], 1, 100000000, "-want");
 		else if (strcmp(argv[a], "-pid") == 0 && a + 1 < argc)
 			pid = (long)opt_num(argv[++a], 1, 1u << 30, "-pid");
+		else if (strcmp(argv[a], "-poll-ms") == 0 && a + 1 < argc)
+			poll_ms = (unsigned)opt_num(argv[++a], 1, 10000, "-poll-ms");
 		else
 			die("send: unknown argument '%s'", argv[a]);
 	}
@@ -577,6 +590,13 @@ static int cmd_send(int argc, char **argv)
 		die("send: need -port PORT and one of -f FILE or -n N");
 	if (until_stored && until_lines)
 		die("send: -until-stored or -until-lines, not both");
+	/* Counting the lines of a file costs the receiver nothing, so it is
+	 * looked at often; each answer of mamori-soc's API costs its main loop
+	 * a query of the store, so that is asked less often. */
+	if (!poll_ms)
+		poll_ms = until_stored ? DEFAULT_POLL_STORED_MS : DEFAULT_POLL_LINES_MS;
+	pause.tv_sec = poll_ms / 1000;
+	pause.tv_nsec = (long)(poll_ms % 1000) * 1000000L;
 	signal(SIGPIPE, SIG_IGN);
 
 	/* The corpus is in memory (and its pages touched) before the clock runs. */
@@ -592,7 +612,7 @@ static int cmd_send(int argc, char **argv)
 			die("%s: mmap: %s", file, strerror(errno));
 		p = map;
 	} else {
-		corpus_make(&made, n, seed);
+		corpus_make(&made, n, seed, &msg_bytes);
 		p = (const uint8_t *)made.data;
 		len = made.len;
 	}
@@ -676,6 +696,7 @@ int main(int argc, char **argv)
 		"usage: bench_tcp_send make -n N [-s SEED] -o FILE\n"
 		"       bench_tcp_send send -port PORT [-host ADDR] [-c CONNS] [-t SECONDS]\n"
 		"              (-f FILE | -n N [-s SEED])\n"
-		"              [-until-stored ADDR:PORT | -until-lines FILE [-want N]] [-pid PID]\n");
+		"              [-until-stored ADDR:PORT | -until-lines FILE [-want N]] [-pid PID]\n"
+		"              [-poll-ms MS]\n");
 	return 2;
 }
