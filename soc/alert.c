@@ -789,6 +789,7 @@ static struct group *group_get(struct alert *a, struct rule *r, const struct sub
 		if (g->hash == h && strcmp(g->key, k.data) == 0)
 			goto done;
 	if (r->ngroups >= (size_t)r->max_groups) {
+		soc_count(SOC_C_ALERT_GROUPS_DROPPED, 1);
 		if (a->groups_dropped++ == 0)
 			log_warnx("alert %s: more than %d groups; events not counted until "
 				  "old groups expire", r->name, r->max_groups);
@@ -850,9 +851,9 @@ static void enqueue(struct alert *a, const struct rule *r, char *json)
 	pthread_mutex_lock(&a->lock);
 	if (a->qlen == QUEUE_MAX || a->stopping) {
 		pthread_mutex_unlock(&a->lock);
+		soc_count(SOC_C_ALERT_QUEUE_DROPPED, 1);
 		if (a->queue_dropped++ == 0)
 			log_warnx("alert %s: action queue full; alert dropped", r->name);
-		soc_count(SOC_C_ALERT_ACTIONS_FAILED, (uint64_t)r->nactions);
 		free(json);
 		return;
 	}
@@ -1407,11 +1408,11 @@ void alert_free(struct alert *a)
 	if (a->qlen > 0) {
 		log_warnx("alert: %u alerts dropped at shutdown", a->qlen);
 		a->queue_dropped += a->qlen;
+		soc_count(SOC_C_ALERT_QUEUE_DROPPED, a->qlen);
 	}
 	while (a->qlen > 0) {
 		const struct job *j = &a->queue[a->qhead];
 
-		soc_count(SOC_C_ALERT_ACTIONS_FAILED, (uint64_t)j->rule->nactions);
 		free(j->json);
 		a->qhead = (a->qhead + 1) % QUEUE_MAX;
 		a->qlen--;

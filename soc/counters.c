@@ -49,6 +49,10 @@ static const struct {
 	[SOC_C_ALERTS_SUPPRESSED] = {"alerts_suppressed",
 				     "alerts not raised again within their window", 0},
 	[SOC_C_ALERT_ACTIONS_FAILED] = {"alert_actions_failed", "alert actions that failed", 0},
+	[SOC_C_ALERT_GROUPS_DROPPED] = {"alert_groups_dropped",
+					"events not counted: a rule's group table was full", 0},
+	[SOC_C_ALERT_QUEUE_DROPPED] = {"alert_queue_dropped",
+				       "alerts dropped: the action queue was full", 0},
 	[SOC_C_RETAINED_DELETED] = {"retention_deleted", "events deleted by retention", 0},
 	[SOC_C_HTTP_REQUESTS] = {"http_requests", "API requests answered", 0},
 };

@@ -189,7 +189,7 @@ printf '<13>1 - device-1 app - - - tok-shared-1\n' |
 wait_for has_msgs tok-shared-1 1 || fail "the message from 127.0.0.2 was not stored"
 wait_for rows_at_least "$A" "kind=certificate-shared" findings 1 ||
   fail "no certificate-shared finding: $(api "$A" /api/v1/findings)"
-f=$(api "$A" "/api/v1/findings?kind=certificate-shared" | jq -c 'if type == "array" then . else .findings end')
+f=$(api "$A" "/api/v1/findings?kind=certificate-shared" | jq -c "$rows")
 [ "$(jq length <<<"$f")" = 1 ] || fail "want one certificate-shared finding: $f"
 [ "$(jq -r '.[0].subject' <<<"$f")" = "$fp" ] || fail "the finding is not about the client certificate: $f"
 jq -e '.[0].detail | tostring | (contains("127.0.0.1") and contains("127.0.0.2"))' <<<"$f" >/dev/null ||
@@ -207,7 +207,7 @@ wait_for rows_at_least "$A" "kind=no-response&device=sensor-9" findings 1 ||
   fail "a quiet periodic sender raised no No Response finding: $(api "$A" /api/v1/findings)"
 waited=$(($(date +%s) - last))
 [ "$waited" -ge 2 ] || fail "No Response raised after ${waited}s, before the sensor's deadline"
-[ "$(api "$A" "/api/v1/findings?kind=no-response" | jq 'if type == "array" then length else (.findings | length) end')" = 1 ] ||
+[ "$(api "$A" "/api/v1/findings?kind=no-response" | jq "$rows | length")" = 1 ] ||
   fail "more than one No Response finding: $(api "$A" /api/v1/findings?kind=no-response)"
 echo "ok: a periodic sensor that goes quiet raises one No Response finding (after ${waited}s)"
 
@@ -223,7 +223,7 @@ send_rec gw-a "$(rec 192.0.2.10 MQTT 203.0.113.66 192.0.2.100 20 'Authentication
 send_rec gw-b "$(rec 192.0.2.11 Modbus/TCP 203.0.113.66 192.0.2.101 31 'Unsupported Command')"
 wait_for rows_at_least "$A" "requester=203.0.113.66" events 2 || fail "the attacker's records were not stored"
 wait_for rows_at_least "$A" "state=open" incidents 1 || fail "no incident: $(api "$A" /api/v1/incidents)"
-inc=$(api "$A" /api/v1/incidents | jq -c 'if type == "array" then . else .incidents end')
+inc=$(api "$A" /api/v1/incidents | jq -c "$rows")
 [ "$(jq '[.[] | select(.key == "203.0.113.66")] | length' <<<"$inc")" = 1 ] ||
   fail "want one incident for 203.0.113.66: $inc"
 id=$(jq -r '.[] | select(.key == "203.0.113.66") | .id' <<<"$inc")
@@ -249,7 +249,7 @@ echo "ok: the webhook got exactly one alert per group"
 printf '<13>1 - h app - X1367 - {"not":"a record"' | socat -u - "UDP:127.0.0.1:$p_udp"
 printf '<13>1 - h app - - - \xff\xfe\xfd' | socat -u - "UDP:127.0.0.1:$p_udp"
 wait_for rows_at_least "$A" "" dead-letters 2 || fail "no dead letters: $(api "$A" /api/v1/dead-letters)"
-dl=$(api "$A" /api/v1/dead-letters | jq -c 'if type == "array" then . else .dead_letters end')
+dl=$(api "$A" /api/v1/dead-letters | jq -c "$rows")
 jq -e '[.[].reason] | (any(contains("X1367")) and any(contains("UTF-8")))' <<<"$dl" >/dev/null ||
   fail "dead letters without their reasons: $dl"
 echo "ok: undecodable input kept as dead letters with the reason"

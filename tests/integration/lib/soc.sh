@@ -38,6 +38,9 @@ start_soc() {
     fail "mamori-soc $name did not start: $(cat "$tmp/$name.log")"
 }
 
+# A jq filter: the rows of a list answer ({"events": [...], "count": N}).
+rows='if type == "array" then . else ([.[] | arrays] | .[0] // []) end'
+
 # api URL PATH: the JSON of a GET, or fail.
 api() {
   curl -fsS --max-time 10 "$1$2" || fail "GET $1$2 failed"
@@ -57,14 +60,13 @@ stored_at_least() {
 
 # The events matching query string $2 as a JSON array.
 events() {
-  api "$1" "/api/v1/events?$2" | jq 'if type == "array" then . else .events end'
+  api "$1" "/api/v1/events?$2" | jq "$rows"
 }
 
 # True when the query $2 on endpoint $3 (events, findings, incidents) has at
 # least $4 rows.
 rows_at_least() {
   local n
-  n=$(curl -fs --max-time 5 "$1/api/v1/$3?$2" |
-    jq 'if type == "array" then length else (.'"$3"' // .items // []) | length end')
+  n=$(curl -fs --max-time 5 "$1/api/v1/$3?$2" | jq "$rows | length")
   [ "${n:-0}" -ge "$4" ]
 }
