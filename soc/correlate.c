@@ -550,6 +550,7 @@ static int group_add(struct correlate *c, enum gkind kind, const char *key,
 {
 	struct group *g;
 	struct cerr e;
+	int64_t t = ev->time_ms;
 	int rc;
 
 	if ((rc = group_get(c, kind, key, &g)) < 0)
@@ -557,19 +558,24 @@ static int group_add(struct correlate *c, enum gkind kind, const char *key,
 	TAILQ_REMOVE(&c->lru, g, lru);
 	TAILQ_INSERT_TAIL(&c->lru, g, lru);
 	g->last_recv = ev->recv_ms;
+	/* A record dated far in the future would drag the window ahead of every
+	 * honest record after it and blind the group: no record counts as later
+	 * than one window past its receipt. */
+	if (t > ev->recv_ms + c->o.window_ms)
+		t = ev->recv_ms + c->o.window_ms;
 
 	/* A record after a whole quiet window ends the open incident. */
-	if (g->open && ev->time_ms > g->inc.last_ms + c->o.window_ms &&
+	if (g->open && t > g->inc.last_ms + c->o.window_ms &&
 	    (rc = group_close(c, g)) < 0)
 		return rc;
-	if (g->n == 0 || ev->time_ms > g->tmax)
-		g->tmax = ev->time_ms;
+	if (g->n == 0 || t > g->tmax)
+		g->tmax = t;
 	/* Too old for the window: neither counted nor linked. */
-	if (ev->time_ms < g->tmax - c->o.window_ms)
+	if (t < g->tmax - c->o.window_ms)
 		return 0;
 	if ((rc = ring_room(c, g)) < 0)
 		return rc;
-	e.t = ev->time_ms;
+	e.t = t;
 	e.id = ev->id;
 	e.cat = (uint8_t)cat;
 	e.proto = tally_add(&g->protos, ev->protocol,
@@ -592,8 +598,8 @@ static int group_add(struct correlate *c, enum gkind kind, const char *key,
 			g->inc.nsecurity++;
 		else if (cat == MM_X1367_CAT_COMMAND)
 			g->inc.ncommand++;
-		if (ev->time_ms > g->inc.last_ms)
-			g->inc.last_ms = ev->time_ms;
+		if (t > g->inc.last_ms)
+			g->inc.last_ms = t;
 		mark_dirty(c, g);
 		return store_link(c->st, g->inc.id, ev->id);
 	}

@@ -132,6 +132,7 @@ struct evspec {
 	const char *reporter, *requester;
 	const char *peer;   /* peer address (NULL: the reporter) */
 	const char *device; /* NULL: "gw-" + reporter, or the peer */
+	int64_t skew;       /* the record's time minus its receive time */
 };
 
 /* An event with its strings in one allocation, like ingest makes them. */
@@ -149,7 +150,8 @@ static struct soc_event *make_event(struct fix *fx, const struct evspec *s)
 	assert_non_null(t);
 	assert_true(fx->nev < MAX_EVENTS);
 	fx->ev[fx->nev++] = ev;
-	ev->recv_ms = ev->time_ms = T0 + s->t;
+	ev->recv_ms = T0 + s->t;
+	ev->time_ms = ev->recv_ms + s->skew;
 	ev->transport = SOC_TCP;
 	snprintf(t->peer, sizeof t->peer, "%s:5140", peer);
 	ev->peer = t->peer;
@@ -322,8 +324,10 @@ static void tick_corr(struct fix *fx, struct correlate *c, int64_t t)
 
 /* ---- correlation, table-driven ---- */
 
-#define X(t, proto, code, rep, req) {t, SOC_KIND_X1367, proto, code, rep, req, NULL, NULL}
-#define SYSLOG(t, peer) {t, SOC_KIND_SYSLOG, NULL, -1, NULL, NULL, peer, NULL}
+#define X(t, proto, code, rep, req) {t, SOC_KIND_X1367, proto, code, rep, req, NULL, NULL, 0}
+#define XSKEW(t, skew, proto, code, rep, req)                                              \
+	{t, SOC_KIND_X1367, proto, code, rep, req, NULL, NULL, skew}
+#define SYSLOG(t, peer) {t, SOC_KIND_SYSLOG, NULL, -1, NULL, NULL, peer, NULL, 0}
 #define REP1 "192.168.1.10"
 #define REP2 "192.168.1.20"
 
@@ -406,6 +410,11 @@ static const struct corr_case corr_cases[] = {
 	  X(2, "MQTT", 0x20, REP1, "10.1.0.3"), X(3, "MQTT", 0x20, REP1, "10.1.0.4"),
 	  X(4, "MQTT", 0x20, REP1, "10.1.0.5"), X(5, "MQTT", 0x20, REP1, "10.1.0.6")},
 	 6, 0, NULL, NULL, NULL, NULL, {-1}, {-1}},
+	{"a record dated a year ahead does not hide the errors after it",
+	 1,
+	 {XSKEW(0, 365 * DAY_S * 1000, "MQTT", 0x20, REP1, ATTACKER),
+	  X(1000, "MQTT", 0x30, REP1, ATTACKER), X(2000, "Modbus/TCP", 0x31, REP2, ATTACKER)},
+	 3, 1, "requester", ATTACKER, "Modbus/TCP,MQTT", "2 protocols", {0, 1, 2, -1}, {-1}},
 	{"records out of order still open the incident",
 	 1,
 	 {X(5000, "MQTT", 0x20, REP1, ATTACKER), X(1000, "ECHONET Lite", 0x30, REP2, ATTACKER)},
@@ -427,7 +436,7 @@ static void run_corr_case(const struct corr_case *k)
 	o.by_reporter = k->by_reporter;
 	assert_int_equal(correlate_new(&o, fx->st, on_notify, fx, &c), 0);
 	feed_corr(fx, c, k->ev, k->nev, evs);
-	tick_corr(fx, c, 1000); /* writes the counts; closes nothing yet */
+	tick_corr(fx, c, 2000); /* writes the counts; closes nothing yet */
 
 	incs = query(fx, store_query_incidents);
 	EXPECT(json_array_size(incs) == (size_t)k->nincidents, "%s: %zu incidents, want %d",
