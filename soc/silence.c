@@ -10,8 +10,15 @@
  * has no period and can never be "silent". The interval that ends a silence
  * is not learned, so the period survives an outage.
  *
- * Devices are found through a glibc tsearch tree and kept in a list by last
- * message, so that a full table forgets the least recently heard device
+ * Besides the device as a whole, each mamori event type a device sends is a
+ * stream of its own ("cam-7" and "cam-7" + "agent.heartbeat"): a device
+ * whose events of all kinds together are irregular may still send one kind
+ * like clockwork, and that kind stopping is the silence to report. A type's
+ * finding is not raised while the device as a whole has a period: then the
+ * device's own finding tells the same story.
+ *
+ * Streams are found through a glibc tsearch tree and kept in a list by last
+ * message, so that a full table forgets the least recently heard stream
  * without a period first.
  */
 #define _GNU_SOURCE /* tdestroy */
@@ -33,12 +40,17 @@
 #include "silence.h"
 #include "store.h"
 
+/* The longest event type kept in a stream's key, in bytes. */
+#define TYPE_MAX 128
+
 /* How far the eviction looks for a device without a period before it takes
  * the least recently heard one anyway. */
 #define EVICT_SCAN 64
 
 struct dev {
-	char *name; /* first: the tree compares names */
+	char *name; /* first: the tree compares names: "DEVICE" or "DEVICE\x1fTYPE" */
+	char *device;         /* the device alone */
+	const char *type;     /* the event type (inside name), NULL for the device */
 	TAILQ_ENTRY(dev) lru;
 	int64_t last_seen;    /* receive time of its last message; 0 never */
 	int64_t report_start; /* receive time of the current report's first message */
@@ -47,7 +59,7 @@ struct dev {
 	int64_t period;       /* learned or configured; 0 none */
 	int configured;
 	int raised;           /* a finding is open */
-	char subject[48];     /* the open finding's subject */
+	char *subject;        /* the open finding's subject */
 };
 
 TAILQ_HEAD(dev_list, dev);
@@ -131,6 +143,8 @@ static size_t cut_utf8(const char *s, size_t max)
 
 static void dev_free(struct dev *d)
 {
+	free(d->subject);
+	free(d->device);
 	free(d->name);
 	free(d);
 }
@@ -164,15 +178,24 @@ static struct dev *evict_victim(struct silence *s)
 	return fallback;
 }
 
-static int dev_get(struct silence *s, const char *name, int create, struct dev **out)
+/* Finds the stream of device (and of one event type of it, type not NULL),
+ * creating it when create is set. */
+static int dev_get(struct silence *s, const char *device, const char *type, int create,
+		   struct dev **out)
 {
 	struct dev probe, *d = NULL, **slot;
-	char cut[SILENCE_DEVICE_MAX + 1];
-	size_t len = cut_utf8(name, SILENCE_DEVICE_MAX);
+	char key[SILENCE_DEVICE_MAX + 1 + TYPE_MAX + 1];
+	size_t dlen = cut_utf8(device, SILENCE_DEVICE_MAX), tlen = 0;
 
-	memcpy(cut, name, len);
-	cut[len] = '\0';
-	probe.name = cut;
+	memcpy(key, device, dlen);
+	key[dlen] = '\0';
+	if (type != NULL) {
+		tlen = cut_utf8(type, TYPE_MAX);
+		key[dlen] = '\x1f';
+		memcpy(key + dlen + 1, type, tlen);
+		key[dlen + 1 + tlen] = '\0';
+	}
+	probe.name = key;
 	*out = NULL;
 	if ((slot = tfind(&probe, &s->tree, dev_cmp)) != NULL) {
 		*out = *slot;
@@ -188,8 +211,11 @@ static int dev_get(struct silence *s, const char *name, int create, struct dev *
 		dev_forget(s, victim);
 		s->evicted++;
 	}
-	if ((d = calloc(1, sizeof *d)) == NULL || (d->name = strdup(cut)) == NULL)
+	if ((d = calloc(1, sizeof *d)) == NULL || (d->name = strdup(key)) == NULL ||
+	    (d->device = strndup(device, dlen)) == NULL)
 		goto nomem;
+	if (type != NULL)
+		d->type = d->name + dlen + 1;
 	if (tsearch(d, &s->tree, dev_cmp) == NULL)
 		goto nomem;
 	TAILQ_INSERT_TAIL(&s->lru, d, lru);
@@ -198,8 +224,7 @@ static int dev_get(struct silence *s, const char *name, int create, struct dev *
 	return 0;
 nomem:
 	if (d != NULL)
-		free(d->name);
-	free(d);
+		dev_free(d);
 	return MM_ENOMEM;
 }
 
@@ -259,7 +284,7 @@ int silence_new(const struct silence_opts *o, struct store *st, soc_notify_fn no
 			rc = MM_EINVAL;
 			goto fail;
 		}
-		if ((rc = dev_get(s, o->expect[i].device, 1, &d)) < 0)
+		if ((rc = dev_get(s, o->expect[i].device, NULL, 1, &d)) < 0)
 			goto fail;
 		d->configured = 1;
 		d->period = o->expect[i].period_ms;
@@ -271,16 +296,9 @@ fail:
 	return rc;
 }
 
-int silence_event(struct silence *s, const struct soc_event *ev)
+/* One message of the stream d at now. */
+static int stream_seen(struct silence *s, struct dev *d, int64_t now)
 {
-	int64_t now = ev->recv_ms;
-	struct dev *d;
-	int rc;
-
-	if (ev->device == NULL || ev->device[0] == '\0')
-		return 0;
-	if ((rc = dev_get(s, ev->device, 1, &d)) < 0)
-		return rc == MM_EFULL ? 0 : rc;
 	TAILQ_REMOVE(&s->lru, d, lru);
 	TAILQ_INSERT_TAIL(&s->lru, d, lru);
 	if (d->raised) {
@@ -288,8 +306,10 @@ int silence_event(struct silence *s, const struct soc_event *ev)
 		 * period to learn from. */
 		d->raised = 0;
 		d->report_start = d->last_seen = now;
-		log_info("no-response resolved: device %s", d->name);
-		return store_resolve_finding(s->st, SOC_FIND_NO_RESPONSE, d->name, d->subject, now);
+		log_info("no-response resolved: device %s%s%s", d->device,
+			 d->type ? " event " : "", d->type ? d->type : "");
+		return store_resolve_finding(s->st, SOC_FIND_NO_RESPONSE, d->device, d->subject,
+					     now);
 	}
 	if (d->last_seen == 0) {
 		d->report_start = d->last_seen = now;
@@ -307,6 +327,26 @@ int silence_event(struct silence *s, const struct soc_event *ev)
 	d->report_start = d->last_seen = now;
 	learn(s, d);
 	return 0;
+}
+
+int silence_event(struct silence *s, const struct soc_event *ev)
+{
+	struct dev *d;
+	int rc;
+
+	if (ev->device == NULL || ev->device[0] == '\0')
+		return 0;
+	if ((rc = dev_get(s, ev->device, NULL, 1, &d)) < 0)
+		return rc == MM_EFULL ? 0 : rc;
+	if ((rc = stream_seen(s, d, ev->recv_ms)) < 0)
+		return rc;
+	/* Only mamori events have types worth a stream: plain syslog is all
+	 * "syslog", and X.1367 records are errors, whose stopping is good news. */
+	if (ev->kind != SOC_KIND_EVENT || ev->type == NULL || ev->type[0] == '\0')
+		return 0;
+	if ((rc = dev_get(s, ev->device, ev->type, 1, &d)) < 0)
+		return rc == MM_EFULL ? 0 : rc;
+	return stream_seen(s, d, ev->recv_ms);
 }
 
 /* RFC 3339 UTC with milliseconds. */
@@ -329,11 +369,18 @@ static int raise_finding(struct silence *s, struct dev *d, int64_t base, int64_t
 	json_t *ev;
 	int rc;
 
-	snprintf(d->subject, sizeof d->subject, "period=%lldms", (long long)d->period);
+	free(d->subject);
+	if ((d->type != NULL ? asprintf(&d->subject, "event=%s period=%lldms", d->type,
+					(long long)d->period)
+			     : asprintf(&d->subject, "period=%lldms", (long long)d->period)) < 0) {
+		d->subject = NULL;
+		return MM_ENOMEM;
+	}
 	if (d->last_seen != 0)
 		fmt_ms(d->last_seen, last, sizeof last);
-	ev = json_pack("{s:i, s:s, s:I, s:s?, s:I, s:I, s:I, s:b, s:f}", "code", 0x10,
-		       "message", "No Response", "period_ms", (json_int_t)d->period,
+	ev = json_pack("{s:i, s:s, s:s?, s:I, s:s?, s:I, s:I, s:I, s:b, s:f}", "code", 0x10,
+		       "message", "No Response", "event", d->type, "period_ms",
+		       (json_int_t)d->period,
 		       "last_seen", d->last_seen != 0 ? last : NULL, "last_seen_ms",
 		       (json_int_t)d->last_seen, "silent_for_ms", (json_int_t)(now_ms - base),
 		       "deadline_ms", (json_int_t)deadline, "learned", !d->configured, "factor",
@@ -342,7 +389,7 @@ static int raise_finding(struct silence *s, struct dev *d, int64_t base, int64_t
 		return MM_ENOMEM;
 	f.first_ms = f.last_ms = now_ms;
 	f.kind = SOC_FIND_NO_RESPONSE;
-	f.device = d->name;
+	f.device = d->device;
 	f.subject = d->subject;
 	/* An expectation the operator wrote down weighs more than a learned one. */
 	f.severity = d->configured ? 3 : 4;
@@ -351,10 +398,22 @@ static int raise_finding(struct silence *s, struct dev *d, int64_t base, int64_t
 	json_decref(ev);
 	if (rc == 0) {
 		d->raised = 1;
-		log_info("no-response: device %s silent for %lld ms (period %lld ms)", d->name,
+		log_info("no-response: device %s%s%s silent for %lld ms (period %lld ms)",
+			 d->device, d->type ? " event " : "", d->type ? d->type : "",
 			 (long long)(now_ms - base), (long long)d->period);
 	}
 	return rc;
+}
+
+/* Whether a type's stream is left to its device's: the device as a whole
+ * has a period, so its own finding will tell of the silence. */
+static int type_covered(struct silence *s, const struct dev *d)
+{
+	struct dev *whole;
+
+	if (d->type == NULL)
+		return 0;
+	return dev_get(s, d->device, NULL, 0, &whole) == 0 && whole->period > 0;
 }
 
 int silence_tick(struct silence *s, int64_t now_ms)
@@ -367,7 +426,7 @@ int silence_tick(struct silence *s, int64_t now_ms)
 	TAILQ_FOREACH(d, &s->lru, lru) {
 		int64_t base, deadline;
 
-		if (d->period == 0 || d->raised)
+		if (d->period == 0 || d->raised || type_covered(s, d))
 			continue;
 		base = d->last_seen != 0 ? d->last_seen : s->start_ms;
 		deadline = base + (int64_t)(s->o.factor * (double)d->period) + s->o.grace_ms;

@@ -15,6 +15,12 @@
  * silence_expect: device and period) needs no learning; its deadline runs
  * from its last message, or from the first tick when it was never heard.
  *
+ * Each mamori event type of a device (SOC_KIND_EVENT, soc_event.type) is
+ * also a stream of its own, learned the same way, so that a heartbeat that
+ * stops is found while the device goes on sending other events. Its
+ * finding's subject names the type; it is not raised while the device as a
+ * whole has a period (the device's own finding covers it).
+ *
  *	struct silence_opts o;
  *	struct silence_expect ex[] = {{"meter-1", 60000}};
  *	silence_opts_default(&o);
@@ -24,9 +30,9 @@
  *	silence_tick(s, now_ms);         (once a second, in a transaction)
  *	silence_free(s);
  *
- * At most max_devices devices are tracked; past that the least recently
- * heard device that has no period is forgotten (counted by
- * silence_evicted()).
+ * At most max_devices streams (devices and device event types) are
+ * tracked; past that the least recently heard one that has no period is
+ * forgotten (counted by silence_evicted()).
  */
 #ifndef MAMORI_SOC_SILENCE_H
 #define MAMORI_SOC_SILENCE_H
@@ -57,7 +63,8 @@ struct silence_opts {
 	int64_t grace_ms;    /* ... + grace_ms raises the finding (default 2000) */
 	int64_t burst_ms;    /* messages this close belong to one report (default 250) */
 	int64_t min_period_ms; /* shorter learned periods are ignored (default 1000) */
-	size_t max_devices;  /* devices tracked at most (default 65536) */
+	size_t max_devices;  /* streams (devices, device event types) tracked at most
+				(default 65536) */
 	const struct silence_expect *expect; /* configured devices (copied), may be NULL */
 	size_t nexpect;
 };
@@ -75,7 +82,7 @@ int silence_period_parse(const char *s, int64_t *ms);
  * NULL) gets "soc.finding.opened" with the device, group key "device=DEV"
  * and the finding as a JSON object ("kind", "device", "subject",
  * "severity", "id" and the evidence: "period_ms", "last_seen",
- * "silent_for_ms"...). Returns 0, MM_EINVAL, MM_ENOMEM.
+ * "silent_for_ms", "event" for an event type's stream...). Returns 0, MM_EINVAL, MM_ENOMEM.
  */
 int silence_new(const struct silence_opts *o, struct store *st, soc_notify_fn notify, void *arg,
 		struct silence **out);
@@ -88,7 +95,7 @@ int silence_event(struct silence *s, const struct soc_event *ev);
  * now_ms is on the clock of soc_event.recv_ms. Returns 0 or MM_EIO. */
 int silence_tick(struct silence *s, int64_t now_ms);
 
-/* Devices tracked now, and how many were forgotten to keep the bound. */
+/* Streams tracked now, and how many were forgotten to keep the bound. */
 size_t silence_devices(const struct silence *s);
 uint64_t silence_evicted(const struct silence *s);
 

@@ -706,6 +706,27 @@ static void feed_sil(struct fix *fx, struct silence *s, const char *device, int6
 	assert_int_equal(store_commit(fx->st), 0);
 }
 
+/* A mamori event of the given type from device at t. */
+static void feed_sil_event(struct fix *fx, struct silence *s, const char *device,
+			   const char *type, int64_t t)
+{
+	struct evspec sp = SYSLOG(t, "10.0.0.6");
+	struct soc_event *ev;
+
+	sp.device = device;
+	ev = make_event(fx, &sp);
+	ev->kind = SOC_KIND_EVENT;
+	ev->type = type;
+	ev->app_name = "mamorid";
+	ev->msgid = type;
+	snprintf((char *)ev->msg, 768, "{\"event\":\"%s\"}", type);
+	ev->msg_len = strlen(ev->msg);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_add_event(fx->st, ev), 0);
+	assert_int_equal(silence_event(s, ev), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+}
+
 static void tick_sil(struct fix *fx, struct silence *s, int64_t t)
 {
 	assert_int_equal(store_begin(fx->st), 0);
@@ -803,6 +824,71 @@ static void test_silence_resolve_and_again(void **state)
 	assert_false(finding_open(json_array_get(fs, 1)));
 	json_decref(fs);
 	assert_int_equal(silence_devices(s), 2);
+	silence_free(s);
+}
+
+/* A device whose events together are irregular but whose heartbeat events
+ * come every second: the heartbeat stopping is found while the device goes
+ * on sending other events, and resolved when it comes back. */
+static void test_silence_event_type(void **state)
+{
+	struct fix *fx = *state;
+	struct silence_opts o;
+	struct silence *s;
+	json_t *fs, *d;
+
+	silence_opts_default(&o);
+	assert_int_equal(silence_new(&o, fx->st, on_notify, fx, &s), 0);
+	for (int i = 0; i < 8; i++) {
+		feed_sil_event(fx, s, "cam-7", "agent.heartbeat", i * 1000);
+		if (i % 3 == 0)
+			feed_sil_event(fx, s, "cam-7", "guard.exec.denied", i * 1000 + 400);
+	}
+	/* other events go on, the heartbeat does not */
+	feed_sil_event(fx, s, "cam-7", "guard.exec.denied", 9000);
+	feed_sil_event(fx, s, "cam-7", "guard.exec.denied", 11500);
+	tick_sil(fx, s, 12000);
+	assert_int_equal(count_notes(fx, "soc.finding.opened"), 0);
+	tick_sil(fx, s, 12001);
+	assert_int_equal(count_notes(fx, "soc.finding.opened"), 1);
+	assert_string_equal(fx->notes[0].device, "cam-7");
+	assert_string_equal(jstr(fx->notes[0].detail, "event"), "agent.heartbeat");
+	fs = findings_of(fx, SOC_FIND_NO_RESPONSE);
+	assert_int_equal(json_array_size(fs), 1);
+	assert_string_equal(jstr(json_array_get(fs, 0), "subject"),
+			    "event=agent.heartbeat period=1000ms");
+	d = finding_detail(json_array_get(fs, 0));
+	assert_int_equal(jint(d, "last_seen_ms"), T0 + 7000);
+	json_decref(d);
+	json_decref(fs);
+	feed_sil_event(fx, s, "cam-7", "agent.heartbeat", 13000);
+	fs = findings_of(fx, SOC_FIND_NO_RESPONSE);
+	assert_false(finding_open(json_array_get(fs, 0)));
+	json_decref(fs);
+	silence_free(s);
+}
+
+/* A device that sends only heartbeats and dies raises one finding, the
+ * device's, not a second one for its event type. */
+static void test_silence_event_type_covered(void **state)
+{
+	struct fix *fx = *state;
+	struct silence_opts o;
+	struct silence *s;
+	json_t *fs;
+
+	silence_opts_default(&o);
+	assert_int_equal(silence_new(&o, fx->st, on_notify, fx, &s), 0);
+	for (int i = 0; i < 8; i++)
+		feed_sil_event(fx, s, "cam-8", "agent.heartbeat", i * 1000);
+	assert_int_equal(silence_devices(s), 2);
+	tick_sil(fx, s, 12001);
+	tick_sil(fx, s, 13000);
+	assert_int_equal(count_notes(fx, "soc.finding.opened"), 1);
+	fs = findings_of(fx, SOC_FIND_NO_RESPONSE);
+	assert_int_equal(json_array_size(fs), 1);
+	assert_string_equal(jstr(json_array_get(fs, 0), "subject"), "period=1000ms");
+	json_decref(fs);
 	silence_free(s);
 }
 
@@ -1150,6 +1236,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_correlate_bounds, setup, teardown),
 		cmocka_unit_test(test_silence_table),
 		cmocka_unit_test_setup_teardown(test_silence_resolve_and_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silence_event_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silence_event_type_covered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_configured, setup, teardown),
 		cmocka_unit_test(test_silence_period_parse),
 		cmocka_unit_test_setup_teardown(test_silence_bound, setup, teardown),
