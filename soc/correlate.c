@@ -307,6 +307,7 @@ static int ring_room(struct correlate *c, struct group *g)
 	}
 	ring_pop(g);
 	c->evicted++;
+	soc_count(SOC_C_LOGIC_EVICTED, 1);
 	return 0;
 }
 
@@ -512,6 +513,7 @@ static int group_get(struct correlate *c, enum gkind kind, const char *key,
 		rc = group_close(c, old);
 		group_forget(c, old);
 		c->evicted++;
+		soc_count(SOC_C_LOGIC_EVICTED, 1);
 		if (rc < 0)
 			return rc;
 	}

@@ -53,6 +53,9 @@ static const struct {
 					"events not counted: a rule's group table was full", 0},
 	[SOC_C_ALERT_QUEUE_DROPPED] = {"alert_queue_dropped",
 				       "alerts dropped: the action queue was full", 0},
+	[SOC_C_LOGIC_EVICTED] = {"logic_evicted",
+				 "correlation groups or errors and silence streams dropped "
+				 "to stay within their limits", 0},
 	[SOC_C_RETAINED_DELETED] = {"retention_deleted", "events deleted by retention", 0},
 	[SOC_C_HTTP_REQUESTS] = {"http_requests", "API requests answered", 0},
 };

@@ -210,6 +210,7 @@ static int dev_get(struct silence *s, const char *device, const char *type, int 
 			return MM_EFULL;
 		dev_forget(s, victim);
 		s->evicted++;
+		soc_count(SOC_C_LOGIC_EVICTED, 1);
 	}
 	if ((d = calloc(1, sizeof *d)) == NULL || (d->name = strdup(key)) == NULL ||
 	    (d->device = strndup(device, dlen)) == NULL)

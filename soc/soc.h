@@ -190,6 +190,8 @@ enum soc_counter {
 	SOC_C_ALERT_ACTIONS_FAILED, /* actions that failed (webhook status, command exit) */
 	SOC_C_ALERT_GROUPS_DROPPED, /* events not counted: a rule's group table was full */
 	SOC_C_ALERT_QUEUE_DROPPED,  /* alerts whose actions never ran: the action queue was full */
+	SOC_C_LOGIC_EVICTED,      /* correlation groups/errors and silence streams dropped
+				     to stay within their limits */
 	SOC_C_RETAINED_DELETED,   /* events deleted by retention */
 	SOC_C_HTTP_REQUESTS,      /* API requests answered */
 	SOC_C_COUNT,

@@ -275,10 +275,12 @@ static int store_batch(struct writer *w, struct witem *head, size_t n)
 			goto fail;
 	if ((rc = store_commit(w->st)) < 0)
 		goto fail;
+	correlate_commit(w->corr);
 	return 0;
 fail:
 	soc_count(SOC_C_STORE_ERRORS, 1);
 	store_rollback(w->st);
+	correlate_rollback(w->corr);
 	return rc;
 }
 
@@ -333,12 +335,12 @@ static void tick(struct writer *w, int64_t now)
 		w->next_tick_ms = now + 1000;
 		if (store_begin(w->st) == 0) {
 			if (correlate_tick(w->corr, now) < 0 || silence_tick(w->sil, now) < 0 ||
-			    fleet_tick(w->fleet, now) < 0) {
+			    fleet_tick(w->fleet, now) < 0 || store_commit(w->st) < 0) {
 				soc_count(SOC_C_STORE_ERRORS, 1);
 				store_rollback(w->st);
-			} else if (store_commit(w->st) < 0) {
-				soc_count(SOC_C_STORE_ERRORS, 1);
-				store_rollback(w->st);
+				correlate_rollback(w->corr);
+			} else {
+				correlate_commit(w->corr);
 			}
 		}
 		if (w->o.alert)
