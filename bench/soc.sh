@@ -151,7 +151,7 @@ run_soc() {
 	echo "    counters: $(tr -d ' \n' <<<"$counters" | sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' |
 		tr ',' '\n' | grep -v ':0$' | tr '\n' ' ')" >>"$tmp/detail"
 	[ -s "$d/send.err" ] && sed 's/^/    sender: /' "$d/send.err" >>"$tmp/detail"
-	grep -v ' listen: \| listening on \| API on \| store sqlite:\| signal 15' "$d/soc.log" |
+	grep -v ' listen: \| listening on \| API on \| store sqlite:\| signal 15\| incident [0-9]* \(opened\|closed\)' "$d/soc.log" |
 		sed 's/^/    /' | head -n 10 >>"$tmp/detail"
 	if [ "$(kv "$res" done)" != 1 ] || [ "$(kv "$v" rows)" != "$N" ] ||
 		[ "$(kv "$v" distinct)" != "$N" ] || [ "$(kv "$v" strict)" != "$N" ] ||
