@@ -40,30 +40,39 @@ echo
 echo "# Syslog as it arrives: RFC 5424 (with an X.1367 record as MSG) and RFC 3164 variants."
 step "$m" syslog parse data/samples/syslog-5424.log
 echo
-echo "# Sending: the sample records go through the spool to a real rsyslogd over RELP,"
-echo "# each acknowledged; rsyslog writes what it received (MSGID, then MSG)."
-if command -v rsyslogd >/dev/null; then
-  demo=$(mktemp -d /tmp/mamori-run.XXXXXX)
-  port=$((30000 + RANDOM % 20000))
-  mkdir -p "$demo/work"
-  cat >"$demo/rsyslog.conf" <<CONF
-global(workDirectory="$demo/work")
-module(load="imrelp")
-input(type="imrelp" address="127.0.0.1" port="$port" ruleset="out")
-template(name="msgonly" type="string" string="%msgid% %msg%\n")
-ruleset(name="out" queue.type="Direct") { action(type="omfile" file="$demo/received" template="msgonly") }
-CONF
-  rsyslogd -n -f "$demo/rsyslog.conf" -i "$demo/pid" >"$demo/log" 2>&1 &
-  rpid=$!
-  for _ in $(seq 1 50); do
-    grep -q ":$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp && break
-    sleep 0.1
-  done
-  step "$m" send --to "relp://127.0.0.1:$port" --stats 0 data/samples/x1367-records.jsonl
-  step cut -c1-110 "$demo/received"
-  kill "$rpid" 2>/dev/null
-  wait "$rpid" 2>/dev/null
-  rm -rf "$demo"
-else
-  echo "(rsyslogd is not installed; scripts/deps.sh installs it)"
-fi
+echo "# The SOC: mamori-soc stores into SQLite and listens on its defaults (UDP and TCP"
+echo "# 127.0.0.1:5514, RELP 127.0.0.1:2514, API http://127.0.0.1:8514). The sample records"
+echo "# go to it through the spool over RELP, each acknowledged once it is stored."
+soc="$bin/mamori-soc"
+state=$(mktemp -d /tmp/mamori-run.XXXXXX)
+"$soc" -d --state "$state" &
+spid=$!
+trap 'kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; rm -rf "$state"' EXIT
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null http://127.0.0.1:8514/health && break
+  kill -0 "$spid" 2>/dev/null || { echo "mamori-soc did not start (are its ports in use?)"; exit 1; }
+  sleep 0.1
+done
+step "$m" send --to relp://127.0.0.1:2514 --spool "$state/spool" --stats 0 data/samples/x1367-records.jsonl
+step "$m" query events --limit 5
+echo
+echo "# One attacker (203.0.113.66) provokes errors from an MQTT device and a Modbus"
+echo "# device behind two gateways: mamori-soc opens one incident that links both."
+now=$(date -u +%Y-%m-%dT%H:%M:%S.0Z)
+for r in "192.0.2.10 MQTT 20 Authentication Failed" "192.0.2.11 Modbus/TCP 31 Unsupported Command"; do
+  set -- $r
+  rep=$1 proto=$2 code=$3
+  shift 3
+  printf '{"Timestamp":"%s","Reporter":{"IP Address":"%s"},"Protocol":"%s","Requester":{"IP Address":"203.0.113.66","Transmitted Code":"00"},"Responder":{"IP Address":"192.0.2.100","Transmitted Code":"00"},"Error Code":"%s","Error Message":"%s","Description":{}}\n' \
+    "$now" "$rep" "$proto" "$code" "$*"
+done >"$state/attack.jsonl"
+step "$m" send --to relp://127.0.0.1:2514 --spool "$state/spool" --stats 0 "$state/attack.jsonl"
+sleep 1.5
+step "$m" query incidents
+echo
+echo "mamori-soc keeps running (pid $spid, store $state/soc.db). Try:"
+echo "  logger -n 127.0.0.1 -P 5514 -d --rfc5424 --msgid hello 'hello, SOC'"
+echo "  $m query events --limit 5"
+echo "  curl -s http://127.0.0.1:8514/metrics | head"
+echo "Ctrl-C stops it."
+wait "$spid"

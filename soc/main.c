@@ -76,7 +76,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
-	log_info("mamori-soc: signal %d, stopping", (int)sig);
+	log_info("signal %d, stopping", (int)sig);
 	event_base_loopexit(g_base, NULL);
 }
 
