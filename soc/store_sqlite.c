@@ -23,7 +23,11 @@
  * while a batch inserts into them. */
 #define SQLITE_CACHE_KIB 65536
 /* The WAL file is cut back to this size after a checkpoint. */
-#define SQLITE_WAL_LIMIT (64 * 1024 * 1024)
+#define SQLITE_WAL_LIMIT (128 * 1024 * 1024)
+/* Pages written to the WAL before it is copied back into the database.
+ * SQLite's default (1000 pages) checkpoints after almost every batch; a page
+ * written by several batches between two checkpoints is copied once. */
+#define SQLITE_CHECKPOINT_PAGES 4096
 
 struct store_sqlite {
 	struct store base;
@@ -267,6 +271,12 @@ static const struct store_ops sqlite_ops = {
 int store_sqlite_open(const char *path, struct store **out, char *err, size_t errlen)
 {
 	static const char *const pragmas[] = {
+		/* Only a new, empty database takes a page size, and only before
+		 * it is in WAL mode: 16 KiB pages, because each commit writes
+		 * every page it touched whole to the WAL, and the events' indexes
+		 * on device and addresses touch one page per distinct value; fewer,
+		 * larger pages cost less per batch (measured with bench_store). */
+		"PRAGMA page_size = 16384",
 		"PRAGMA journal_mode = WAL",
 		"PRAGMA synchronous = NORMAL",
 		"PRAGMA foreign_keys = OFF",
@@ -303,6 +313,9 @@ int store_sqlite_open(const char *path, struct store **out, char *err, size_t er
 	if (sq_exec_plain(&s->base, sql) < 0)
 		goto fail_db;
 	snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %d", SQLITE_WAL_LIMIT);
+	if (sq_exec_plain(&s->base, sql) < 0)
+		goto fail_db;
+	snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint = %d", SQLITE_CHECKPOINT_PAGES);
 	if (sq_exec_plain(&s->base, sql) < 0)
 		goto fail_db;
 	*out = &s->base;
