@@ -882,7 +882,6 @@ static int delete_upto(struct store *st, int64_t last, int64_t *deleted)
 		return rc;
 	}
 	*deleted += n;
-	soc_count(SOC_C_RETAINED_DELETED, (uint64_t)n);
 	return 0;
 }
 
@@ -1000,7 +999,7 @@ int store_retain(struct store *st, int64_t older_ms, int64_t max_bytes, int64_t 
 	if (st->in_tx)
 		return store_set_err(st, "store_retain inside a batch");
 	if (older_ms > 0)
-		rc = retain_age(st, now_ms() - older_ms, &n);
+		rc = retain_age(st, older_ms, &n);
 	if (rc == 0 && max_bytes > 0)
 		rc = retain_size(st, max_bytes, &n);
 	if (deleted != NULL)

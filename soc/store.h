@@ -132,14 +132,15 @@ int store_devices_never_auth(struct store *st, store_device_cb cb, void *arg);
  * (0: no size limit; size as the back end measures it). *deleted gets the
  * number of events deleted. Runs in its own transaction(s).
  *
- * older_ms is an age, not a date: events received (recv_ms) more than
- * older_ms before now (the wall clock) go, oldest id first. Sizes: SQLite
+ * older_ms is a date (ms since the epoch), not an age: events received
+ * (recv_ms) before it go, oldest id first; the caller passes now - max age.
+ * Sizes: SQLite
  * counts the pages in use of the whole database file; PostgreSQL counts
  * pg_total_relation_size('events') and deletes as many of the oldest events
  * as their average size says are too many (the space is reused after
  * autovacuum, the file does not shrink). Dead letters received before the
  * oldest event kept go too. Never call it between store_begin() and
- * store_commit(). Counts SOC_C_RETAINED_DELETED. */
+ * store_commit(). The caller counts *deleted (SOC_C_RETAINED_DELETED). */
 int store_retain(struct store *st, int64_t older_ms, int64_t max_bytes, int64_t *deleted);
 
 /* ---- queries (the HTTP API) ---- */
