@@ -54,6 +54,7 @@ static void store_one(const uint8_t *msg, size_t len, const char *why_frame)
 		abort();
 }
 
+#ifdef SOC_FUZZ_STREAM
 static int on_frame(void *arg, const uint8_t *msg, size_t len, int status)
 {
 	(void)arg;
@@ -61,6 +62,7 @@ static int on_frame(void *arg, const uint8_t *msg, size_t len, int status)
 			   : status == MM_ETOOBIG ? "frame too large" : "malformed frame");
 	return 0;
 }
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -546,49 +546,84 @@ static void send_reply(struct evhttp_request *req, struct request *q)
 	free(text);
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+/* Finds the endpoint of uri, takes its parameters and runs it; the answer
+ * is left in q->r. */
+static void answer(struct request *q, const struct evhttp_uri *uri)
 {
 	struct evkeyvalq kv;
-	struct request q;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *raw = evhttp_request_get_uri(req), *qs;
 	const struct endpoint *e;
+	const char *qs;
 	int have_kv = 0;
 
-	memset(&q, 0, sizeof q);
-	q.h = arg;
 	TAILQ_INIT(&kv);
-	soc_count(SOC_C_HTTP_REQUESTS, 1);
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		reply_error(&q, 405, NULL, "method not allowed: only GET");
-		goto done;
-	}
-	if (raw == NULL || strlen(raw) > HTTP_URI_MAX) {
-		reply_error(&q, 414, NULL, "request URI longer than %d bytes", HTTP_URI_MAX);
-		goto done;
-	}
-	if (uri == NULL || (q.path = evhttp_uri_get_path(uri)) == NULL || *q.path == '\0')
-		q.path = "/";
-	if ((e = endpoint_find(q.path)) == NULL) {
-		reply_error(&q, 404, NULL, "not found: %.200s", q.path);
-		goto done;
+	if (uri == NULL || (q->path = evhttp_uri_get_path(uri)) == NULL || *q->path == '\0')
+		q->path = "/";
+	if ((e = endpoint_find(q->path)) == NULL) {
+		reply_error(q, 404, NULL, "not found: %.200s", q->path);
+		return;
 	}
 	if ((qs = evhttp_uri_get_query(uri)) != NULL) {
 		have_kv = 1;
 		if (evhttp_parse_query_str(qs, &kv) < 0) {
-			reply_error(&q, 400, NULL, "malformed query string");
+			reply_error(q, 400, NULL, "malformed query string");
 			goto done;
 		}
-		if (take_params(&q, e, &kv) < 0)
+		if (take_params(q, e, &kv) < 0)
 			goto done;
 	}
-	e->fn(&q);
+	e->fn(q);
 done:
-	send_reply(req, &q);
 	if (have_kv)
 		evhttp_clear_headers(&kv);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct request q;
+	const char *raw = evhttp_request_get_uri(req);
+
+	memset(&q, 0, sizeof q);
+	q.h = arg;
+	soc_count(SOC_C_HTTP_REQUESTS, 1);
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
+		reply_error(&q, 405, NULL, "method not allowed: only GET");
+	else if (raw == NULL || strlen(raw) > HTTP_URI_MAX)
+		reply_error(&q, 414, NULL, "request URI longer than %d bytes", HTTP_URI_MAX);
+	else
+		answer(&q, evhttp_request_get_evhttp_uri(req));
+	send_reply(req, &q);
 	json_decref(q.r.body);
 	free(q.r.text);
+}
+
+int http_answer(struct store *st, const char *uri_text, int *status, char **body)
+{
+	struct http h;
+	struct request q;
+	struct evhttp_uri *uri = NULL;
+
+	memset(&h, 0, sizeof h);
+	memset(&q, 0, sizeof q);
+	h.st = st;
+	q.h = &h;
+	if (strlen(uri_text) > HTTP_URI_MAX)
+		reply_error(&q, 414, NULL, "request URI longer than %d bytes", HTTP_URI_MAX);
+	else if ((uri = evhttp_uri_parse_with_flags(uri_text, 0)) == NULL)
+		reply_error(&q, 400, NULL, "malformed request URI");
+	else
+		answer(&q, uri);
+	if (uri)
+		evhttp_uri_free(uri);
+	*status = q.r.status;
+	if (q.r.text) {
+		*body = q.r.text;
+		q.r.text = NULL;
+	} else {
+		*body = q.r.body ? json_dumps(q.r.body, JSON_COMPACT) : NULL;
+	}
+	json_decref(q.r.body);
+	free(q.r.text);
+	return *body ? 0 : MM_ENOMEM;
 }
 
 /* ---- start and stop ---- */

@@ -39,6 +39,16 @@ int http_start(struct event_base *base, const char *addr, const char *store_url,
 /* The bound address, "ADDR:PORT" ("[::1]:8514" for IPv6). */
 const char *http_address(const struct http *h);
 
+struct store;
+/*
+ * Answers one GET of uri ("/api/v1/events?device=cam-7", as on the request
+ * line) from store st, without a socket: *status is the HTTP status and
+ * *body (malloc'd, caller frees) the JSON or /metrics text. The same code
+ * path as a request to the server; used by the fuzz target.
+ * Returns 0 or MM_ENOMEM.
+ */
+int http_answer(struct store *st, const char *uri, int *status, char **body);
+
 /* Closes the listener, the connections and the store handle. NULL is allowed. */
 void http_stop(struct http *h);
 
