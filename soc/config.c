@@ -64,7 +64,7 @@ void soc_config_init(struct soc_config *c)
 {
 	memset(c, 0, sizeof *c);
 	c->queue = 65536;
-	c->batch = 4096;
+	c->batch = 16384;
 	c->max_msg = 64 * 1024;
 	c->tls_verify = 0;
 	c->max_clients = 1024;

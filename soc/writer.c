@@ -61,7 +61,7 @@ struct writer {
 void writer_opts_default(struct writer_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->batch_max = 4096;
+	o->batch_max = 16384;
 	o->retain_every_ms = 60000;
 	correlate_opts_default(&o->corr);
 	silence_opts_default(&o->silence);
@@ -94,7 +94,7 @@ int writer_new(const struct writer_opts *o, struct writer **out, char *err, size
 		return MM_ENOMEM;
 	w->o = *o;
 	if (!w->o.batch_max)
-		w->o.batch_max = 4096;
+		w->o.batch_max = 16384;
 	if (!w->o.retain_every_ms)
 		w->o.retain_every_ms = 60000;
 	w->queue_max = 65536;

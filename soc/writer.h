@@ -28,7 +28,7 @@ struct writer;
 
 struct writer_opts {
 	const char *store_url;
-	size_t batch_max;         /* events per transaction at most (default 4096) */
+	size_t batch_max;         /* events per transaction at most (default 16384) */
 	int64_t retain_age_ms;    /* delete events older than this (0: keep) */
 	int64_t retain_bytes;     /* keep the events below this size (0: no bound) */
 	int64_t retain_every_ms;  /* how often retention runs (default 60000) */
