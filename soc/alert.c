@@ -206,7 +206,7 @@ static void fmt_time(int64_t ms, char *out, size_t size)
 	struct tm tm;
 
 	gmtime_r(&s, &tm);
-	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
@@ -826,7 +826,7 @@ static json_t *summary(const struct subject *s)
 		if (ev->device)
 			json_object_set_new(o, "device", json_string(ev->device));
 		if (ev->code >= 0) {
-			char c[8];
+			char c[16];
 
 			snprintf(c, sizeof c, "0x%02x", ev->code);
 			json_object_set_new(o, "code", json_string(c));
@@ -939,7 +939,7 @@ static void feed(struct alert *a, const struct subject *s)
 void alert_event(struct alert *a, const struct soc_event *ev)
 {
 	struct subject s;
-	char code[8];
+	char code[16];
 
 	if (a == NULL || a->nrules == 0)
 		return;
@@ -974,7 +974,7 @@ void alert_notify(struct alert *a, const char *type, const char *device, const c
 		  json_t *detail)
 {
 	struct subject s;
-	char code[8];
+	char code[16];
 	json_t *c;
 	int f;
 
