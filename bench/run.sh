@@ -248,4 +248,5 @@ fi
 
 echo
 BENCH_SPOOL_RATE="$spool_rate" bash "$(dirname "$0")/send.sh" "$BIN" || fail=1
+echo; bash "$(dirname "$0")/soc.sh" "$BIN" || fail=1
 exit "$fail"
