@@ -85,6 +85,18 @@ struct group {
 
 TAILQ_HEAD(group_list, group);
 
+/* An incident opened in the current transaction whose group moved on before
+ * the commit (it opened another incident, or was evicted): its notification
+ * waits here, apart from the group. */
+struct note {
+	struct note *next;
+	json_t *j;
+	char *device;
+	char *gk;
+	char *reason;
+	long long id;
+};
+
 struct correlate {
 	struct correlate_opts o;
 	struct store *st;
@@ -93,8 +105,46 @@ struct correlate {
 	void *tree;
 	size_t ngroups;
 	struct group_list lru, dirty, pend;
+	struct note *notes, **notes_tail;
 	uint64_t evicted;
 };
+
+/* Moves the group's waiting notification to c->notes and takes the group
+ * off the pending list. */
+static void stash_note(struct correlate *c, struct group *g)
+{
+	struct note *n;
+	char gk[16 + CORRELATE_KEY_MAX];
+
+	TAILQ_REMOVE(&c->pend, g, pend);
+	g->pending = 0;
+	if ((n = calloc(1, sizeof *n)) == NULL) {
+		log_warnx("correlate: out of memory; incident %lld opened unreported",
+			  (long long)g->inc.id);
+		json_decref(g->note);
+		g->note = NULL;
+		return;
+	}
+	snprintf(gk, sizeof gk, "%s=%s", gkind_name[g->kind], g->key);
+	n->j = g->note;
+	n->device = g->note_device;
+	n->gk = strdup(gk);
+	n->reason = g->inc.reason ? strdup(g->inc.reason) : NULL;
+	n->id = (long long)g->inc.id;
+	g->note = NULL;
+	g->note_device = NULL;
+	*c->notes_tail = n;
+	c->notes_tail = &n->next;
+}
+
+static void note_free(struct note *n)
+{
+	json_decref(n->j);
+	free(n->device);
+	free(n->gk);
+	free(n->reason);
+	free(n);
+}
 
 void correlate_opts_default(struct correlate_opts *o)
 {
@@ -347,7 +397,7 @@ static void group_forget(struct correlate *c, struct group *g)
 	if (g->is_dirty)
 		TAILQ_REMOVE(&c->dirty, g, dirty);
 	if (g->pending)
-		TAILQ_REMOVE(&c->pend, g, pend);
+		stash_note(c, g);
 	c->ngroups--;
 	group_free(g);
 }
@@ -468,6 +518,10 @@ static int group_open(struct correlate *c, struct group *g, const struct soc_eve
 			g->protos.e[i].in_inc = 1;
 	if ((rc = group_describe(c, g)) < 0)
 		return rc;
+	/* A group that opened an incident earlier in this same transaction
+	 * keeps that one's notification apart before it opens the next. */
+	if (g->pending)
+		stash_note(c, g);
 	if ((rc = store_add_incident(c->st, inc)) < 0)
 		return rc;
 	g->open = 1;
@@ -630,6 +684,7 @@ int correlate_new(const struct correlate_opts *o, struct store *st, soc_notify_f
 	TAILQ_INIT(&c->lru);
 	TAILQ_INIT(&c->dirty);
 	TAILQ_INIT(&c->pend);
+	c->notes_tail = &c->notes;
 	*out = c;
 	return 0;
 }
@@ -657,7 +712,18 @@ void correlate_commit(struct correlate *c)
 {
 	char gk[16 + CORRELATE_KEY_MAX];
 	struct group *g;
+	struct note *n;
 
+	while ((n = c->notes) != NULL) {
+		c->notes = n->next;
+		soc_count(SOC_C_INCIDENTS, 1);
+		log_info("incident %lld opened: %s: %s", n->id, n->gk ? n->gk : "?",
+			 n->reason ? n->reason : "");
+		if (c->notify != NULL && n->j != NULL && n->gk != NULL)
+			c->notify(c->arg, "soc.incident.opened", n->device, n->gk, n->j);
+		note_free(n);
+	}
+	c->notes_tail = &c->notes;
 	while ((g = TAILQ_FIRST(&c->pend)) != NULL) {
 		TAILQ_REMOVE(&c->pend, g, pend);
 		g->pending = 0;
@@ -676,7 +742,13 @@ void correlate_commit(struct correlate *c)
 void correlate_rollback(struct correlate *c)
 {
 	struct group *g;
+	struct note *n;
 
+	while ((n = c->notes) != NULL) {
+		c->notes = n->next;
+		note_free(n);
+	}
+	c->notes_tail = &c->notes;
 	/* The incidents opened in the lost transaction do not exist; their
 	 * groups start afresh and the events, given again, reopen them. */
 	while ((g = TAILQ_FIRST(&c->pend)) != NULL) {
@@ -737,9 +809,14 @@ static void noop_free(void *p)
 void correlate_free(struct correlate *c)
 {
 	struct group *g;
+	struct note *n;
 
 	if (c == NULL)
 		return;
+	while ((n = c->notes) != NULL) {
+		c->notes = n->next;
+		note_free(n);
+	}
 	/* The tree's nodes are the groups themselves, freed from the list. */
 	tdestroy(c->tree, noop_free);
 	while ((g = TAILQ_FIRST(&c->lru)) != NULL) {

@@ -541,6 +541,31 @@ static void test_correlate_close_reopen(void **state)
 	correlate_free(c);
 }
 
+/* One transaction in which a group opens an incident, closes it (a record a
+ * window later) and opens another: both are reported at the commit, each
+ * once, with its own id. */
+static void test_correlate_two_opens_in_one_batch(void **state)
+{
+	struct fix *fx = *state;
+	struct correlate_opts o;
+	struct correlate *c;
+	struct evspec both[12];
+	json_t *incs;
+
+	correlate_opts_default(&o);
+	assert_int_equal(correlate_new(&o, fx->st, on_notify, fx, &c), 0);
+	memcpy(both, burst6, sizeof burst6);
+	shifted(burst6, 6, 2 * WINDOW, both + 6);
+	feed_corr(fx, c, both, 12, NULL);
+	incs = query(fx, store_query_incidents);
+	assert_int_equal(json_array_size(incs), 2);
+	assert_int_equal(count_notes(fx, "soc.incident.opened"), 2);
+	assert_int_equal(jint(fx->notes[0].detail, "id"), jint(json_array_get(incs, 1), "id"));
+	assert_int_equal(jint(fx->notes[1].detail, "id"), jint(json_array_get(incs, 0), "id"));
+	json_decref(incs);
+	correlate_free(c);
+}
+
 /* Without a tick in between, a record after a quiet window closes the open
  * incident itself; errors of an open incident are linked and counted. */
 static void test_correlate_grow_and_close_by_event(void **state)
@@ -1229,6 +1254,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_correlate_table),
+		cmocka_unit_test_setup_teardown(test_correlate_two_opens_in_one_batch, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_correlate_close_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correlate_grow_and_close_by_event, setup,
 						teardown),
