@@ -114,14 +114,17 @@ run_soc() {
 		return
 	fi
 	dbs+=("$db")
-	# Port 0: the kernel picks free ports, and the log says which.
+	# Port 0: the kernel picks free ports, and the log says which. The log
+	# is cut at 10 MB, so that a daemon that logs in a loop cannot fill
+	# the disk.
 	"$SOC" -d --store "sqlite:$db/soc.db" --state "$db/state" \
-		--listen tcp://127.0.0.1:0 --http 127.0.0.1:0 2>"$d/soc.log" &
+		--listen tcp://127.0.0.1:0 --http 127.0.0.1:0 \
+		2> >(stdbuf -o0 head -c 10000000 >"$d/soc.log") &
 	spid=$!
 	pids+=("$spid")
 	for ((i = 0; i < 200; i++)); do
-		port=$(sed -n 's|.*listening on tcp://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$d/soc.log")
-		api=$(sed -n 's|.*API on http://\(127\.0\.0\.1:[0-9]*\)$|\1|p' "$d/soc.log")
+		port=$(sed -n 's|.*listening on tcp://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$d/soc.log" 2>/dev/null)
+		api=$(sed -n 's|.*API on http://\(127\.0\.0\.1:[0-9]*\)$|\1|p' "$d/soc.log" 2>/dev/null)
 		[ -n "$port" ] && [ -n "$api" ] && break
 		kill -0 "$spid" 2>/dev/null || break
 		sleep 0.05
