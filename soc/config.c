@@ -208,8 +208,10 @@ static int set_key(struct run *r, const struct key *k, const char *v)
 			return failf(r, "out of memory");
 		return 1;
 	case K_INT:
+		/* Decimal, or hexadecimal with 0x; never octal ("010" is ten). */
 		errno = 0;
-		n = strtoll(v, &end, 0);
+		n = (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? strtoll(v + 2, &end, 16)
+								  : strtoll(v, &end, 10);
 		if (end == v || *end || errno)
 			return failf(r, "%s: not a number: %s", k->name, v);
 		break;

@@ -8,6 +8,7 @@
  * writer thread stores and concludes; librelp runs its own thread per RELP
  * listener; alert actions run in theirs.
  */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -167,6 +168,28 @@ static int set_str(char **dst, const char *v)
 	return *dst ? 0 : MM_ENOMEM;
 }
 
+/* Makes *path absolute (after prefix, e.g. "sqlite:") when it is relative.
+ * Other values (NULL, another scheme, an absolute path) are left alone. */
+static int absolute(char **path, const char *prefix)
+{
+	size_t np = strlen(prefix);
+	char cwd[4096], *p;
+	const char *rel;
+
+	if (*path == NULL || strncmp(*path, prefix, np) != 0)
+		return 0;
+	rel = *path + np;
+	if (rel[0] == '/' || rel[0] == '\0' || !strcmp(rel, ":memory:"))
+		return 0;
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return -1;
+	if (asprintf(&p, "%s%s/%s", prefix, cwd, rel) < 0)
+		return -1;
+	free(*path);
+	*path = p;
+	return 0;
+}
+
 /* Applies the command line over the file, then the defaults that depend on
  * other keys. Returns 0 or 1 with the reason printed. */
 static int settle(struct soc_config *c, const struct cmdline *cl)
@@ -223,6 +246,13 @@ static int settle(struct soc_config *c, const struct cmdline *cl)
 	}
 	if (!c->http && set_str(&c->http, DEFAULT_HTTP) < 0)
 		return 1;
+	/* Detached, the daemon runs in /: relative paths are made absolute now. */
+	if (absolute(&c->state_dir, "") < 0 || absolute(&c->store, "sqlite:") < 0 ||
+	    absolute(&c->tls_cert, "") < 0 || absolute(&c->tls_key, "") < 0 ||
+	    absolute(&c->tls_ca, "") < 0) {
+		fprintf(stderr, "mamori-soc: cannot make a path absolute: %s\n", strerror(errno));
+		return 1;
+	}
 	for (i = 0; i < c->nlisten; i++)
 		if (!strncmp(c->listen[i], "tls://", 6) || !strncmp(c->listen[i], "relp+tls://", 11))
 			has_tls = 1;
