@@ -27,7 +27,22 @@
  * ones it no longer sees; past that it resolves nothing of that kind. */
 #define SEEN_MAX 100000
 
+/* What the current transaction saw of one (device, address, certificate):
+ * written once at fleet_flush() instead of once per event. */
+struct touch {
+	char *device, *addr, *cert_fp, *cert_cn;
+	int64_t first_ms, last_ms, count, cert_not_after;
+	uint32_t hash;
+	int used;
+};
+
+/* Distinct (device, address, certificate) kept per transaction before an
+ * early flush; a power of two. */
+#define TOUCH_MAX 4096
+
 struct fleet {
+	struct touch *touch; /* TOUCH_MAX slots, open addressing */
+	size_t ntouch;
 	struct fleet_opts o;
 	struct store *st;
 	soc_notify_fn notify;
@@ -61,6 +76,10 @@ int fleet_new(const struct fleet_opts *o, struct store *st, soc_notify_fn notify
 		return MM_EINVAL;
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return MM_ENOMEM;
+	if ((f->touch = calloc(TOUCH_MAX, sizeof *f->touch)) == NULL) {
+		free(f);
+		return MM_ENOMEM;
+	}
 	f->o = *o;
 	f->st = st;
 	f->notify = notify;
@@ -265,23 +284,138 @@ static int put(struct fleet *fl, const char *kind, const char *device, const cha
 	return rc;
 }
 
+static uint32_t touch_hash(const char *a, const char *b, const char *c)
+{
+	uint32_t h = 2166136261u; /* FNV-1a over the three, with separators */
+	const char *v[3] = {a, b, c};
+
+	for (int i = 0; i < 3; i++) {
+		for (const char *p = v[i] ? v[i] : ""; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		h = (h ^ 0x1f) * 16777619u;
+	}
+	return h;
+}
+
+static int same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static void touch_clear(struct fleet *f)
+{
+	for (size_t i = 0; i < TOUCH_MAX && f->ntouch > 0; i++) {
+		struct touch *t = &f->touch[i];
+		if (!t->used)
+			continue;
+		free(t->device);
+		free(t->addr);
+		free(t->cert_fp);
+		free(t->cert_cn);
+		memset(t, 0, sizeof *t);
+		f->ntouch--;
+	}
+	f->ntouch = 0;
+}
+
+static int by_last(const void *a, const void *b)
+{
+	const struct touch *x = *(const struct touch *const *)a, *y = *(const struct touch *const *)b;
+	return x->last_ms < y->last_ms ? -1 : x->last_ms > y->last_ms;
+}
+
+int fleet_flush(struct fleet *f)
+{
+	struct touch *order[TOUCH_MAX];
+	size_t i, n = 0;
+	int rc = 0;
+
+	for (i = 0; i < TOUCH_MAX && n < f->ntouch; i++)
+		if (f->touch[i].used)
+			order[n++] = &f->touch[i];
+	/* Oldest first, so that a device's last address is its latest one. */
+	qsort(order, n, sizeof order[0], by_last);
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct touch *t = order[i];
+		struct store_device_seen s = {
+			.device = t->device, .addr = t->addr, .time_ms = t->last_ms,
+			.first_ms = t->first_ms, .count = t->count, .cert_fp = t->cert_fp,
+			.cert_cn = t->cert_cn, .cert_not_after = t->cert_not_after,
+		};
+		rc = store_touch_device(f->st, &s);
+	}
+	touch_clear(f);
+	return rc;
+}
+
+void fleet_rollback(struct fleet *f)
+{
+	touch_clear(f);
+}
+
+/* Notes one event of (device, addr, certificate) for the next flush. */
+static int touch_add(struct fleet *f, const struct soc_event *ev, const char *fp)
+{
+	uint32_t h = touch_hash(ev->device, ev->peer_addr, fp);
+	size_t i = h & (TOUCH_MAX - 1);
+	struct touch *t;
+	int rc;
+
+	for (;;) {
+		t = &f->touch[i];
+		if (!t->used)
+			break;
+		if (t->hash == h && same(t->device, ev->device) && same(t->addr, ev->peer_addr) &&
+		    same(t->cert_fp, fp)) {
+			if (ev->recv_ms < t->first_ms)
+				t->first_ms = ev->recv_ms;
+			if (ev->recv_ms > t->last_ms)
+				t->last_ms = ev->recv_ms;
+			t->count++;
+			if (fp)
+				t->cert_not_after = ev->cert_not_after;
+			return 0;
+		}
+		i = (i + 1) & (TOUCH_MAX - 1);
+	}
+	/* Keep the table at most three quarters full: flush early past that. */
+	if (f->ntouch >= TOUCH_MAX * 3 / 4) {
+		if ((rc = fleet_flush(f)) < 0)
+			return rc;
+		return touch_add(f, ev, fp);
+	}
+	t->device = strdup(ev->device);
+	t->addr = ev->peer_addr ? strdup(ev->peer_addr) : NULL;
+	t->cert_fp = fp ? strdup(fp) : NULL;
+	t->cert_cn = fp ? strdup(ev->device) : NULL;
+	if (!t->device || (ev->peer_addr && !t->addr) || (fp && (!t->cert_fp || !t->cert_cn))) {
+		free(t->device);
+		free(t->addr);
+		free(t->cert_fp);
+		free(t->cert_cn);
+		memset(t, 0, sizeof *t);
+		return MM_ENOMEM;
+	}
+	t->first_ms = t->last_ms = ev->recv_ms;
+	t->count = 1;
+	t->cert_not_after = fp ? ev->cert_not_after : 0;
+	t->hash = h;
+	t->used = 1;
+	f->ntouch++;
+	return 0;
+}
+
 int fleet_event(struct fleet *f, const struct soc_event *ev)
 {
-	struct store_device_seen s = {0};
+	const char *fp = NULL;
 	int rc;
 
 	if (ev->device == NULL)
 		return 0;
-	s.device = ev->device;
-	s.addr = ev->peer_addr;
-	s.time_ms = ev->recv_ms;
 	/* With mutual TLS the device is the certificate's CN (soc.h). */
-	if (ev->cert_fp != NULL && ev->cert_fp[0] != '\0') {
-		s.cert_fp = ev->cert_fp;
-		s.cert_cn = ev->device;
-		s.cert_not_after = ev->cert_not_after;
-	}
-	if ((rc = store_touch_device(f->st, &s)) < 0)
+	if (ev->cert_fp != NULL && ev->cert_fp[0] != '\0')
+		fp = ev->cert_fp;
+	if ((rc = touch_add(f, ev, fp)) < 0)
 		return rc;
 	if (!(ev->flags & SOC_F_IDENTITY_MISMATCH))
 		return 0;
@@ -373,5 +507,7 @@ void fleet_free(struct fleet *f)
 	if (f == NULL)
 		return;
 	seen_clear(f);
+	touch_clear(f);
+	free(f->touch);
 	free(f);
 }

@@ -61,6 +61,12 @@ int fleet_event(struct fleet *f, const struct soc_event *ev);
 
 /* Runs the audit when it is due (now_ms: milliseconds since the epoch, the
  * clock certificate expiry is compared with). Returns 0 or the store's error. */
+/* Writes what fleet_event() gathered in this transaction: one device (and
+ * certificate) row update per distinct (device, address, certificate), not
+ * one per event. Call it before store_commit(); fleet_rollback() forgets
+ * it after a store_rollback(). */
+int fleet_flush(struct fleet *f);
+void fleet_rollback(struct fleet *f);
 int fleet_tick(struct fleet *f, int64_t now_ms);
 
 /* Forces the next fleet_tick() to audit. */

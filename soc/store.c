@@ -195,14 +195,14 @@ static const char *const sql_text[SQL_COUNT] = {
 			    " orig_len) VALUES (?, ?, ?, ?, ?, ?)",
 	/* first_ms and last_ms only widen: events may arrive out of order. */
 	[SQL_TOUCH_DEVICE] =
-		"INSERT INTO devices (" DEVICE_COLS ") VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)"
+		"INSERT INTO devices (" DEVICE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		" ON CONFLICT (device) DO UPDATE SET"
 		" first_ms = CASE WHEN excluded.first_ms < devices.first_ms"
 		"  THEN excluded.first_ms ELSE devices.first_ms END,"
 		" last_ms = CASE WHEN excluded.last_ms > devices.last_ms"
 		"  THEN excluded.last_ms ELSE devices.last_ms END,"
 		" last_addr = COALESCE(excluded.last_addr, devices.last_addr),"
-		" count = devices.count + 1,"
+		" count = devices.count + excluded.count,"
 		" authenticated = CASE WHEN excluded.authenticated = 1 THEN 1"
 		"  ELSE devices.authenticated END,"
 		" cert_fp = COALESCE(excluded.cert_fp, devices.cert_fp),"
@@ -514,27 +514,29 @@ int store_add_dead(struct store *st, const struct soc_dead *d)
 
 int store_touch_device(struct store *st, const struct store_device_seen *s)
 {
-	struct store_val p[8];
+	struct store_val p[9];
 	int rc, auth = s->cert_fp != NULL && s->cert_fp[0] != '\0';
+	int64_t first = s->first_ms ? s->first_ms : s->time_ms;
 
 	if (s->device == NULL)
 		return MM_EINVAL;
 	p[0] = v_text(s->device);
-	p[1] = v_int(s->time_ms);
+	p[1] = v_int(first);
 	p[2] = v_int(s->time_ms);
 	p[3] = v_text(s->addr);
-	p[4] = v_int(auth);
-	p[5] = auth ? v_text(s->cert_fp) : v_null();
-	p[6] = auth ? v_text(s->cert_cn) : v_null();
-	p[7] = auth ? v_int(s->cert_not_after) : v_null();
-	if ((rc = exec_id(st, SQL_TOUCH_DEVICE, p, 8, NULL, NULL, NULL)) < 0 || !auth)
+	p[4] = v_int(s->count > 0 ? s->count : 1);
+	p[5] = v_int(auth);
+	p[6] = auth ? v_text(s->cert_fp) : v_null();
+	p[7] = auth ? v_text(s->cert_cn) : v_null();
+	p[8] = auth ? v_int(s->cert_not_after) : v_null();
+	if ((rc = exec_id(st, SQL_TOUCH_DEVICE, p, 9, NULL, NULL, NULL)) < 0 || !auth)
 		return rc;
 	p[0] = v_text(s->cert_fp);
 	p[1] = v_text(s->device);
 	p[2] = v_text0(s->addr);
 	p[3] = v_text(s->cert_cn);
 	p[4] = v_int(s->cert_not_after);
-	p[5] = v_int(s->time_ms);
+	p[5] = v_int(first);
 	p[6] = v_int(s->time_ms);
 	return exec_id(st, SQL_TOUCH_CERT, p, 7, NULL, NULL, NULL);
 }

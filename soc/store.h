@@ -73,7 +73,10 @@ int store_add_dead(struct store *st, const struct soc_dead *d);
 struct store_device_seen {
 	const char *device;
 	const char *addr;
-	int64_t time_ms;
+	int64_t time_ms;          /* the latest time it was seen */
+	int64_t first_ms;         /* the earliest, when several events are told at once
+				     (0: time_ms) */
+	int64_t count;            /* how many events this stands for (0: one) */
 	const char *cert_fp;      /* NULL when not authenticated */
 	const char *cert_cn;
 	int64_t cert_not_after;   /* seconds; 0 when no certificate */

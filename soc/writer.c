@@ -273,7 +273,7 @@ static int store_batch(struct writer *w, struct witem *head, size_t n)
 	for (i = 0; i < n; i++, it = it->next)
 		if ((rc = store_item(w, it)) < 0)
 			goto fail;
-	if ((rc = store_commit(w->st)) < 0)
+	if ((rc = fleet_flush(w->fleet)) < 0 || (rc = store_commit(w->st)) < 0)
 		goto fail;
 	correlate_commit(w->corr);
 	return 0;
@@ -281,6 +281,7 @@ fail:
 	soc_count(SOC_C_STORE_ERRORS, 1);
 	store_rollback(w->st);
 	correlate_rollback(w->corr);
+	fleet_rollback(w->fleet);
 	return rc;
 }
 

@@ -1028,7 +1028,69 @@ static void feed_fleet(struct fix *fx, struct fleet *f, const char *device, cons
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(store_add_event(fx->st, ev), 0);
 	assert_int_equal(fleet_event(f, ev), 0);
+	assert_int_equal(fleet_flush(f), 0);
 	assert_int_equal(store_commit(fx->st), 0);
+}
+
+/* Many events of one device in one transaction make one row update with
+ * their count, the first and last times and the latest address; a rollback
+ * forgets what was gathered. */
+static void test_fleet_coalesce(void **state)
+{
+	static const struct {
+		int64_t t;
+		const char *addr;
+	} seen[] = {{300, "192.0.2.1"}, {100, "192.0.2.1"}, {900, "192.0.2.2"}, {500, "192.0.2.1"}};
+	struct fix *fx = *state;
+	struct fleet_opts o;
+	struct fleet *f;
+	json_t *devs, *d;
+	size_t i;
+
+	fleet_opts_default(&o);
+	assert_int_equal(fleet_new(&o, fx->st, on_notify, fx, &f), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	for (i = 0; i < sizeof seen / sizeof seen[0]; i++) {
+		struct evspec sp = SYSLOG(seen[i].t, seen[i].addr);
+		struct soc_event *ev;
+
+		sp.device = "meter-1";
+		ev = make_event(fx, &sp);
+		assert_int_equal(store_add_event(fx->st, ev), 0);
+		assert_int_equal(fleet_event(f, ev), 0);
+	}
+	assert_int_equal(fleet_flush(f), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	devs = query(fx, store_query_devices);
+	assert_int_equal(json_array_size(devs), 1);
+	d = json_array_get(devs, 0);
+	assert_string_equal(jstr(d, "device"), "meter-1");
+	assert_int_equal(jint(d, "count"), 4);
+	assert_int_equal(jint(d, "first_ms"), T0 + 100);
+	assert_int_equal(jint(d, "last_ms"), T0 + 900);
+	assert_string_equal(jstr(d, "last_addr"), "192.0.2.2");
+	json_decref(devs);
+
+	/* Gathered, then rolled back: the row stays as it was. */
+	assert_int_equal(store_begin(fx->st), 0);
+	{
+		struct evspec sp = SYSLOG(2000, "192.0.2.3");
+		struct soc_event *ev;
+
+		sp.device = "meter-1";
+		ev = make_event(fx, &sp);
+		assert_int_equal(fleet_event(f, ev), 0);
+	}
+	assert_int_equal(store_rollback(fx->st), 0);
+	fleet_rollback(f);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(fleet_flush(f), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	devs = query(fx, store_query_devices);
+	assert_int_equal(jint(json_array_get(devs, 0), "count"), 4);
+	assert_string_equal(jstr(json_array_get(devs, 0), "last_addr"), "192.0.2.2");
+	json_decref(devs);
+	fleet_free(f);
 }
 
 static void audit(struct fix *fx, struct fleet *f, int64_t t)
@@ -1254,6 +1316,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_correlate_table),
+		cmocka_unit_test_setup_teardown(test_fleet_coalesce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correlate_two_opens_in_one_batch, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_correlate_close_reopen, setup, teardown),
