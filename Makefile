@@ -1,5 +1,6 @@
 # Thin wrapper over CMake. Every target installs what is missing first.
-#   make run    build (build/) and show the mamori commands on the sample records
+#   make run    build (build/), show the mamori commands on the sample records, and
+#               run mamori-soc on its defaults with the samples sent to it (Ctrl-C stops)
 #   make test   build with -Werror, ASan and UBSan (build-asan/), run every test
 #               and a short run of every fuzz target
 #   make bench  optimised build, benchmarks against rsyslog, prints ratios
