@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/queue.h>
@@ -46,7 +47,13 @@ struct http {
 	struct evhttp_bound_socket *bound;
 	struct store *st;
 	char addr[80];
+	json_t *stats;       /* the store's row counts, kept for STATS_CACHE_MS */
+	int64_t stats_ms;
 };
+
+/* Counting every table's rows takes a while on a large store, and runs on
+ * the loop the listeners share: frequent scrapes reuse the last count. */
+#define STATS_CACHE_MS 10000
 
 struct reply {
 	int status;
@@ -333,6 +340,27 @@ static void ep_incident(struct request *q)
 	q->r.body = o;
 }
 
+/* The store's statistics (a new reference), at most STATS_CACHE_MS old. */
+static int cached_stats(struct http *h, json_t **out)
+{
+	struct timespec ts;
+	int64_t now;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (h->stats == NULL || now - h->stats_ms >= STATS_CACHE_MS) {
+		json_t *fresh = NULL;
+		if ((rc = store_stats(h->st, &fresh)) < 0)
+			return rc;
+		json_decref(h->stats);
+		h->stats = fresh;
+		h->stats_ms = now;
+	}
+	*out = json_incref(h->stats);
+	return 0;
+}
+
 static void ep_counters(struct request *q)
 {
 	json_t *c = json_object(), *stats = NULL;
@@ -347,7 +375,7 @@ static void ep_counters(struct request *q)
 				    json_integer(soc_counter_is_gauge(i) ? (json_int_t)(int64_t)v
 									 : (json_int_t)v));
 	}
-	if ((rc = store_stats(q->h->st, &stats)) < 0) {
+	if ((rc = cached_stats(q->h, &stats)) < 0) {
 		json_decref(c);
 		soc_count(SOC_C_STORE_ERRORS, 1);
 		reply_store_error(q, rc);
@@ -401,7 +429,7 @@ static void ep_metrics(struct request *q)
 	}
 	/* The store's row counts and size are gauges; a store that cannot say
 	 * leaves them out rather than failing the scrape of the counters. */
-	if (rc == 0 && store_stats(q->h->st, &stats) == 0) {
+	if (rc == 0 && cached_stats(q->h, &stats) == 0) {
 		json_object_foreach(stats, key, v) {
 			if (!json_is_integer(v) || rc < 0)
 				continue;
@@ -614,6 +642,7 @@ int http_answer(struct store *st, const char *uri_text, int *status, char **body
 		answer(&q, uri);
 	if (uri)
 		evhttp_uri_free(uri);
+	json_decref(h.stats);
 	*status = q.r.status;
 	if (q.r.text) {
 		*body = q.r.text;
@@ -723,5 +752,6 @@ void http_stop(struct http *h)
 		evhttp_free(h->ev);
 	if (h->st)
 		store_close(h->st);
+	json_decref(h->stats);
 	free(h);
 }
