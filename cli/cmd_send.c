@@ -24,12 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <yajl/yajl_parse.h>
 
 #include "cli.h"
 #include "mamori/buf.h"
 #include "mamori/clock.h"
 #include "mamori/error.h"
+#include "mamori/event.h"
 #include "mamori/log.h"
 #include "mamori/send.h"
 #include "mamori/spool.h"
@@ -181,100 +181,20 @@ static int event_name_ok(const char *e)
 	return 1;
 }
 
-/* What one pass of yajl over a line finds: the top-level "event" string. */
-struct peek {
-	int depth;
-	int at_event;     /* the last top-level key was "event" */
-	int has_event;    /* a top-level "event" was seen */
-	int event_string; /* ... and its value was a string */
-	char name[MSGID_MAX + 1];
-	size_t name_len;
-};
-
-static int pk_value(void *ctx)
-{
-	struct peek *k = ctx;
-
-	k->at_event = 0;
-	return 1;
-}
-static int pk_null(void *ctx) { return pk_value(ctx); }
-static int pk_bool(void *ctx, int b) { (void)b; return pk_value(ctx); }
-static int pk_number(void *ctx, const char *v, size_t n) { (void)v; (void)n; return pk_value(ctx); }
-
-static int pk_string(void *ctx, const unsigned char *v, size_t n)
-{
-	struct peek *k = ctx;
-
-	if (k->at_event && k->depth == 1) {
-		k->event_string = 1;
-		k->name_len = n;
-		if (n <= MSGID_MAX) {
-			memcpy(k->name, v, n);
-			k->name[n] = '\0';
-		}
-	}
-	k->at_event = 0;
-	return 1;
-}
-
-static int pk_key(void *ctx, const unsigned char *key, size_t n)
-{
-	struct peek *k = ctx;
-
-	k->at_event = k->depth == 1 && n == 5 && memcmp(key, "event", 5) == 0;
-	if (k->at_event)
-		k->has_event = 1;
-	return 1;
-}
-
-static int pk_open(void *ctx)
-{
-	struct peek *k = ctx;
-
-	k->at_event = 0;
-	k->depth++;
-	return 1;
-}
-
-static int pk_close(void *ctx)
-{
-	((struct peek *)ctx)->depth--;
-	return 1;
-}
-
-static const yajl_callbacks peek_callbacks = {
-	.yajl_null = pk_null,
-	.yajl_boolean = pk_bool,
-	.yajl_number = pk_number,
-	.yajl_string = pk_string,
-	.yajl_start_map = pk_open,
-	.yajl_map_key = pk_key,
-	.yajl_end_map = pk_close,
-	.yajl_start_array = pk_open,
-	.yajl_end_array = pk_close,
-};
-
 /* Decides the MSGID of a line. 0, or MM_EINVAL with why set. One quick
  * pass checks the JSON and finds a top-level "event"; only a line without
  * one is decoded as an X.1367 record. */
 static int classify(struct wrap *w, const char *p, size_t n, char *msgid, const char **why)
 {
 	struct mm_x1367_record *rec = NULL;
-	struct peek k;
-	yajl_handle h;
-	int ok;
+	struct mm_event_peek k;
 
-	memset(&k, 0, sizeof k);
-	if ((h = yajl_alloc(&peek_callbacks, NULL, &k)) == NULL) {
+	if (mm_event_peek(p, n, &k) < 0) {
 		*why = "out of memory";
 		return MM_EINVAL;
 	}
-	ok = yajl_parse(h, (const unsigned char *)p, n) == yajl_status_ok &&
-	     yajl_complete_parse(h) == yajl_status_ok;
-	yajl_free(h);
-	if (!ok) {
-		*why = "not JSON";
+	if (!k.json) {
+		*why = k.too_deep ? "JSON nested too deep" : "not JSON";
 		return MM_EINVAL;
 	}
 	if (k.has_event) {

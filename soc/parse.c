@@ -20,118 +20,26 @@
 #include <strings.h>
 #include <time.h>
 
-#include <yajl/yajl_parse.h>
-
 #include "mamori/error.h"
+#include "mamori/event.h"
 #include "mamori/syslog.h"
 #include "mamori/x1367.h"
 
 #include "ingest.h"
 
-/* The deepest JSON nesting looked into when classifying an MSG. Deeper
- * documents are plain syslog (or, with MSGID X1367, dead letters). */
-#define INGEST_MAX_DEPTH 64
-
-/* ---- classification of the MSG with one pass of yajl ---- */
-
-struct peek {
-	int depth;
-	int top_key_event; /* the last top-level key was "event" */
-	int top_key_code;  /* ... "Error Code" */
-	int has_code;
-	char event[128];
-	int event_ok;
-	int too_deep;
-};
-
-static int pk_scalar(struct peek *k)
+/* Returns 1 when MSG is a JSON object or array (filling *k), 0 when it is
+ * not JSON, -1 when it nests too deep. Only text that starts like one is
+ * looked at: most plain syslog is not. */
+static int peek_json(const char *p, size_t n, struct mm_event_peek *k)
 {
-	k->top_key_event = k->top_key_code = 0;
-	return 1;
-}
-static int pk_null(void *ctx) { return pk_scalar(ctx); }
-static int pk_bool(void *ctx, int b) { (void)b; return pk_scalar(ctx); }
-static int pk_number(void *ctx, const char *s, size_t n)
-{
-	(void)s;
-	(void)n;
-	return pk_scalar(ctx);
-}
-
-static int pk_string(void *ctx, const unsigned char *s, size_t n)
-{
-	struct peek *k = ctx;
-
-	if (k->depth == 1 && k->top_key_event && n > 0 && n < sizeof k->event) {
-		memcpy(k->event, s, n);
-		k->event[n] = 0;
-		k->event_ok = 1;
-	}
-	if (k->depth == 1 && k->top_key_code)
-		k->has_code = 1;
-	return pk_scalar(k);
-}
-
-static int pk_open(void *ctx)
-{
-	struct peek *k = ctx;
-
-	k->top_key_event = k->top_key_code = 0;
-	if (++k->depth > INGEST_MAX_DEPTH) {
-		k->too_deep = 1;
-		return 0;
-	}
-	return 1;
-}
-
-static int pk_close(void *ctx)
-{
-	struct peek *k = ctx;
-
-	k->depth--;
-	return 1;
-}
-
-static int pk_key(void *ctx, const unsigned char *s, size_t n)
-{
-	struct peek *k = ctx;
-
-	k->top_key_event = k->depth == 1 && n == 5 && memcmp(s, "event", 5) == 0;
-	k->top_key_code = k->depth == 1 && n == 10 && memcmp(s, "Error Code", 10) == 0;
-	return 1;
-}
-
-static const yajl_callbacks peek_cb = {
-	.yajl_null = pk_null,
-	.yajl_boolean = pk_bool,
-	.yajl_number = pk_number,
-	.yajl_string = pk_string,
-	.yajl_start_map = pk_open,
-	.yajl_map_key = pk_key,
-	.yajl_end_map = pk_close,
-	.yajl_start_array = pk_open,
-	.yajl_end_array = pk_close,
-};
-
-/* Returns 1 when MSG is one JSON object (filling *k), 0 when it is not JSON,
- * -1 when it nests too deep. */
-static int peek_json(const char *p, size_t n, struct peek *k)
-{
-	yajl_handle h;
-	int ok;
-
 	memset(k, 0, sizeof *k);
 	if (n == 0 || (p[0] != '{' && p[0] != '['))
 		return 0;
-	if ((h = yajl_alloc(&peek_cb, NULL, k)) == NULL)
+	if (mm_event_peek(p, n, k) < 0)
 		return 0;
-	yajl_config(h, yajl_allow_comments, 0);
-	ok = yajl_parse(h, (const unsigned char *)p, n) == yajl_status_ok &&
-	     yajl_complete_parse(h) == yajl_status_ok;
-	yajl_free(h);
 	if (k->too_deep)
 		return -1;
-	return ok;
+	return k->json;
 }
 
 /* ---- building the event: one allocation for the struct and its strings ---- */
@@ -306,10 +214,9 @@ int ingest_parse(const struct soc_origin *o, const uint8_t *msg, size_t len, int
 	struct mm_x1367_record *r = NULL;
 	struct soc_event *ev;
 	struct strs s;
-	struct peek k;
+	struct mm_event_peek k;
 	int rc, lenient = 0, is_x = 0, is_event = 0, pj = 0;
 	int64_t tms = 0;
-	char type_buf[128];
 
 	*out = NULL;
 	*why = NULL;
@@ -362,9 +269,10 @@ int ingest_parse(const struct soc_origin *o, const uint8_t *msg, size_t len, int
 			}
 		}
 		is_x = 1;
-	} else if (pj > 0 && k.event_ok) {
+	} else if (pj > 0 && k.event_string && k.name_len > 0 && k.name_len <= MM_EVENT_NAME_MAX &&
+		   strlen(k.name) == k.name_len) {
 		is_event = 1;
-	} else if (pj > 0 && k.has_code) {
+	} else if (pj > 0 && k.has_error_code) {
 		rc = mm_x1367_decode(m.msg.p, m.msg.len, MM_X1367_LENIENT, &r, NULL);
 		if (rc == MM_ENOMEM)
 			return rc;
@@ -399,8 +307,7 @@ int ingest_parse(const struct soc_origin *o, const uint8_t *msg, size_t len, int
 		if (r->time.tv_sec || r->time.tv_nsec)
 			tms = ts_ms(&r->time);
 	} else if (is_event) {
-		memcpy(type_buf, k.event, sizeof type_buf);
-		put_c(&s, S_TYPE, type_buf);
+		put_c(&s, S_TYPE, k.name);
 	} else {
 		put_c(&s, S_TYPE, "syslog");
 	}
