@@ -184,7 +184,7 @@ int ingest_on_room(struct ingest *in, void (*cb)(void *arg), void *arg)
 	wt->arg = arg;
 	*in->waiters_tail = wt;
 	in->waiters_tail = &wt->next;
-	soc_count(SOC_C_PUSHBACK, 1);
+	/* The listener that pauses counts SOC_C_PUSHBACK, once per pause. */
 	/* The queue may have drained between the refusal and now. */
 	if (ingest_has_room(in) && !in->calling)
 		event_active(in->room_ev, EV_READ, 0);
