@@ -38,6 +38,7 @@ struct witem {
 struct writer {
 	struct writer_opts o;
 	struct store *st;
+	struct witem **batch;   /* the items of the batch being written (batch_max) */
 	struct correlate *corr;
 	struct silence *sil;
 	struct fleet *fleet;
@@ -102,6 +103,11 @@ int writer_new(const struct writer_opts *o, struct writer **out, char *err, size
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	pthread_cond_init(&w->done_cv, NULL);
+	if ((w->batch = calloc(w->o.batch_max, sizeof *w->batch)) == NULL) {
+		rc = MM_ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if ((rc = store_open(o->store_url, &w->st, err, errlen)) < 0)
 		goto fail;
 	if ((rc = correlate_new(&w->o.corr, w->st, notify, w, &w->corr)) < 0) {
@@ -262,16 +268,15 @@ static int store_item(struct writer *w, struct witem *it)
 }
 
 /* Stores n items from head as one transaction. */
-static int store_batch(struct writer *w, struct witem *head, size_t n)
+static int store_batch(struct writer *w, struct witem **items, size_t n)
 {
-	struct witem *it = head;
 	size_t i;
 	int rc;
 
 	if ((rc = store_begin(w->st)) < 0)
 		return rc;
-	for (i = 0; i < n; i++, it = it->next)
-		if ((rc = store_item(w, it)) < 0)
+	for (i = 0; i < n; i++)
+		if ((rc = store_item(w, items[i])) < 0)
 			goto fail;
 	if ((rc = fleet_flush(w->fleet)) < 0 || (rc = store_commit(w->st)) < 0)
 		goto fail;
@@ -288,16 +293,16 @@ fail:
 /* The batch failed: each item alone; one the store refuses alone becomes a
  * dead letter. Returns how many items (from head) are done; fewer than n
  * means the store itself is failing and the rest must wait. */
-static size_t store_one_by_one(struct writer *w, struct witem *head, size_t n)
+static size_t store_one_by_one(struct writer *w, struct witem **items, size_t n)
 {
-	struct witem *it = head;
 	size_t i;
 
-	for (i = 0; i < n; i++, it = it->next) {
+	for (i = 0; i < n; i++) {
+		struct witem *it = items[i];
 		char reason[256];
 		struct soc_dead d;
 
-		if (store_batch(w, it, 1) == 0)
+		if (store_batch(w, &items[i], 1) == 0)
 			continue;
 		snprintf(reason, sizeof reason, "store refused: %s", store_error(w->st));
 		memset(&d, 0, sizeof d);
@@ -385,16 +390,20 @@ static void *writer_main(void *arg)
 		}
 		head = w->head;
 		n = 0;
+		/* The items are taken by pointer now, under the lock: the main
+		 * thread may append to the last one's next meanwhile. */
 		for (it = head; it && n < w->o.batch_max; it = it->next)
-			n++;
+			w->batch[n++] = it;
 		pthread_mutex_unlock(&w->mu);
 
 		if (n > 0) {
-			done = store_batch(w, head, n) == 0 ? n : store_one_by_one(w, head, n);
+			done = store_batch(w, w->batch, n) == 0 ? n
+								  : store_one_by_one(w, w->batch, n);
 			if (done == n)
 				soc_count(SOC_C_BATCHES, 1);
 			/* After the commit: acknowledgements and alert rules. */
-			for (i = 0, it = head; i < done; i++, it = it->next) {
+			for (i = 0; i < done; i++) {
+				it = w->batch[i];
 				if (it->ev) {
 					soc_count(SOC_C_STORED, 1);
 					if (w->o.alert)
@@ -488,6 +497,7 @@ void writer_free(struct writer *w)
 	silence_free(w->sil);
 	correlate_free(w->corr);
 	store_close(w->st);
+	free(w->batch);
 	pthread_cond_destroy(&w->done_cv);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
