@@ -73,14 +73,6 @@
 
 /* ---- small helpers ---- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 #define BENCH_NAME "bench_parse"
 #include "bench_util.h"
 
@@ -156,20 +148,6 @@ static const char *const sd_origin_sw[] = {"mamori", "vendor-gw", "rsyslog", "bu
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Appends formatted text to the corpus; the corpus is bounded, so failing to
- * append is an error of the benchmark's own parameters. */
-static void put(struct mm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct mm_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = mm_buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		die("corpus: %s", mm_strerror(rc));
-}
 
 static void put_hostname(struct mm_buf *b, size_t i)
 {
@@ -859,27 +837,6 @@ static int cmd_serve(int argc, char **argv)
 
 /* ---- the sender ---- */
 
-/* Counts the newlines appended to a file since the last call. */
-struct linecount {
-	int fd;
-	off_t off;
-	uint64_t lines;
-};
-
-static void linecount_poll(struct linecount *lc, const char *path)
-{
-	static char buf[1 << 20];
-	ssize_t got;
-	ssize_t k;
-
-	if (lc->fd < 0 && (lc->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return; /* not created yet */
-	while ((got = pread(lc->fd, buf, sizeof buf, lc->off)) > 0) {
-		for (k = 0; k < got; k++)
-			lc->lines += buf[k] == '\n';
-		lc->off += got;
-	}
-}
 
 /* The corpus index of a record's Timestamp ("2024-06-01T00:00:07.123...Z"
  * is message 7123, see put_message), or -1. */
@@ -972,25 +929,6 @@ static uint64_t verify(const struct corpus *c, const char *path, uint64_t *lines
 	return ok;
 }
 
-/* 1 while process pid runs (not gone, not a zombie). */
-static int proc_alive(long pid)
-{
-	char path[64], buf[512], *rp;
-	ssize_t got;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	got = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (got <= 0)
-		return 0;
-	buf[got] = '\0';
-	if ((rp = strrchr(buf, ')')) == NULL || rp[1] != ' ')
-		return 1;
-	return rp[2] != 'Z' && rp[2] != 'X';
-}
 
 static int connect_port(unsigned port, unsigned timeout)
 {

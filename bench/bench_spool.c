@@ -55,14 +55,6 @@
 #define REC_MAX 1024
 #define TARGET_INTERVAL 100000.0 /* events/s end to end with interval=100 (the issue) */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 #define BENCH_NAME "bench_spool"
 #include "bench_util.h"
 

@@ -50,14 +50,6 @@
 #define MSG_MAX 1024
 #define TARGET 150000.0 /* X.1367 records stored per second (issue 4) */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- the events ---- */
 
 struct pool_ev {

@@ -76,14 +76,6 @@
 #define REQUESTERS 4096
 #define SCANNERS 16
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- the corpus ---- */
 
 /* xorshift64*, seeded through splitmix64 so that nearby seeds differ. */
@@ -122,20 +114,6 @@ static const char *const remarks[] = {
 	"IDSが検知した不正なリクエスト",
 };
 
-/* Appends formatted text; the corpus is bounded, so running out of room is
- * an error in the benchmark's own parameters. */
-static void put(struct mm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct mm_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = mm_buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		die("corpus: %s", mm_strerror(rc));
-}
 
 static void put_hex(struct mm_buf *b, unsigned nbytes)
 {
@@ -328,24 +306,6 @@ static int cmd_make(int argc, char **argv)
 
 /* ---- sending ---- */
 
-static int proc_alive(long pid)
-{
-	char path[64], buf[512], *rp;
-	ssize_t got;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	got = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (got <= 0)
-		return 0;
-	buf[got] = '\0';
-	if ((rp = strrchr(buf, ')')) == NULL || rp[1] != ' ')
-		return 1;
-	return rp[2] != 'Z' && rp[2] != 'X';
-}
 
 /* Resolves "ADDR" and PORT (numeric only: this is a loopback benchmark). */
 static void sockaddr_of(const char *host, unsigned port, struct sockaddr_storage *ss,
@@ -466,26 +426,6 @@ out:
 	return v;
 }
 
-/* Counts the newlines appended to a file since the last call. */
-struct linecount {
-	int fd;
-	off_t off;
-	uint64_t lines;
-};
-
-static void linecount_poll(struct linecount *lc, const char *path)
-{
-	static char buf[1 << 20];
-	ssize_t got, k;
-
-	if (lc->fd < 0 && (lc->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return; /* not created yet */
-	while ((got = pread(lc->fd, buf, sizeof buf, lc->off)) > 0) {
-		for (k = 0; k < got; k++)
-			lc->lines += buf[k] == '\n';
-		lc->off += got;
-	}
-}
 
 struct conn {
 	int fd;
