@@ -43,3 +43,15 @@ ratio() {
 		echo "n/a"
 	fi
 }
+
+# summarise P RESULT...: from the result lines of one program's runs, sets
+# ${P}_ok (complete runs), ${P}_rate and ${P}_cpu (medians) and ${P}_rss (the
+# largest peak).
+summarise() {
+	local p=$1
+	shift
+	printf -v "${p}_ok" '%s' "$(collect rate "$@" | wc -l)"
+	printf -v "${p}_rate" '%s' "$(collect rate "$@" | median)"
+	printf -v "${p}_rss" '%s' "$(collect rss_kb "$@" | maxof)"
+	printf -v "${p}_cpu" '%s' "$(collect cpu_s "$@" | median)"
+}

@@ -374,14 +374,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	o_res+=("$(cat "$tmp/result")")
 done
 
-m_ok=$(collect rate "${m_res[@]}" | wc -l)
-o_ok=$(collect rate "${o_res[@]}" | wc -l)
-m_rate=$(collect rate "${m_res[@]}" | median)
-o_rate=$(collect rate "${o_res[@]}" | median)
-m_rss=$(collect rss_kb "${m_res[@]}" | maxof)
-o_rss=$(collect rss_kb "${o_res[@]}" | maxof)
-m_cpu=$(collect cpu_s "${m_res[@]}" | median)
-o_cpu=$(collect cpu_s "${o_res[@]}" | median)
+summarise m "${m_res[@]}"
+summarise o "${o_res[@]}"
 m_rcpu=$(collect rcpu_s "${m_res[@]}" | median)
 o_rcpu=$(collect rcpu_s "${o_res[@]}" | median)
 

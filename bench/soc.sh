@@ -263,14 +263,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	r_res+=("$(cat "$tmp/result")")
 done
 
-m_ok=$(collect rate "${m_res[@]}" | wc -l)
-r_ok=$(collect rate "${r_res[@]}" | wc -l)
-m_rate=$(collect rate "${m_res[@]}" | median)
-r_rate=$(collect rate "${r_res[@]}" | median)
-m_rss=$(collect rss_kb "${m_res[@]}" | maxof)
-r_rss=$(collect rss_kb "${r_res[@]}" | maxof)
-m_cpu=$(collect cpu_s "${m_res[@]}" | median)
-r_cpu=$(collect cpu_s "${r_res[@]}" | median)
+summarise m "${m_res[@]}"
+summarise r "${r_res[@]}"
 
 line() { printf '| %-40s | %-12s | %-14s | %-46s |\n' "$@"; }
 
