@@ -47,6 +47,7 @@ static const struct key keys[] = {
 	{"retention", "max_age", K_SECS, O(retain_age_s), 0, 1LL << 40},
 	{"retention", "max_size", K_SIZE, O(retain_bytes), 0, 1LL << 50},
 	{"retention", "interval", K_SECS, O(retain_every_s), 1, 86400},
+	{"retention", "max_dead_letters", K_INT, O(dead_max), 0, 1LL << 40},
 	{"correlate", "window", K_SECS, O(corr_window_s), 1, 86400 * 7},
 	{"correlate", "protocols", K_INT, O(corr_protocols), 2, 100},
 	{"correlate", "threshold", K_INT, O(corr_threshold), 0, 1000000},
@@ -76,6 +77,7 @@ void soc_config_init(struct soc_config *c)
 	c->retain_age_s = 0;
 	c->retain_bytes = 0;
 	c->retain_every_s = 60;
+	c->dead_max = 100000;
 	c->corr_window_s = 300;
 	c->corr_protocols = 2;
 	c->corr_threshold = 5;

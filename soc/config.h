@@ -27,7 +27,7 @@ struct soc_config {
 	/* [limits] */
 	long long max_clients, max_per_addr, conn_buffer, udp_buffer, idle_s, first_msg_s;
 	/* [retention] */
-	long long retain_age_s, retain_bytes, retain_every_s;
+	long long retain_age_s, retain_bytes, retain_every_s, dead_max;
 	/* [correlate] */
 	long long corr_window_s, corr_protocols, corr_threshold;
 	int corr_by_reporter;

@@ -336,6 +336,7 @@ int main(int argc, char **argv)
 	wo.retain_age_ms = c.retain_age_s * 1000;
 	wo.retain_bytes = c.retain_bytes;
 	wo.retain_every_ms = c.retain_every_s * 1000;
+	wo.dead_max = c.dead_max;
 	wo.corr.window_ms = c.corr_window_s * 1000;
 	wo.corr.min_protocols = (int)c.corr_protocols;
 	wo.corr.threshold = (int)c.corr_threshold;

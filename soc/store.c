@@ -254,6 +254,9 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_RETAIN_EVENTS] = "DELETE FROM events WHERE id <= ?",
 	[SQL_RETAIN_DEAD_AGE] = "DELETE FROM dead_letters WHERE id IN (SELECT id FROM"
 				" dead_letters WHERE recv_ms < ? ORDER BY id LIMIT ?)",
+	[SQL_RETAIN_DEAD_KEEP] = "DELETE FROM dead_letters WHERE id IN (SELECT id FROM"
+				 " dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?"
+				 " ORDER BY id LIMIT ?)",
 	[SQL_COUNT_EVENTS] = "SELECT COUNT(*) FROM events",
 	[SQL_OLDEST_RECV] = "SELECT recv_ms FROM events ORDER BY id LIMIT 1",
 	[SQL_GET_INCIDENT] = "SELECT " INCIDENT_COLS " FROM incidents WHERE id = ?",
@@ -989,6 +992,28 @@ static int retain_size(struct store *st, int64_t max_bytes, int64_t *deleted)
 	if ((rc = exec_id(st, SQL_OLDEST_RECV, NULL, 0, row_first_int, &oldest, NULL)) < 0)
 		return rc;
 	return oldest >= 0 ? delete_dead_before(st, oldest) : 0;
+}
+
+int store_cap_dead(struct store *st, int64_t keep, int64_t *deleted)
+{
+	struct store_val p[2] = {v_int(keep), v_int(RETAIN_CHUNK)};
+	int64_t n;
+	int rc;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (st->in_tx)
+		return store_set_err(st, "store_cap_dead inside a batch");
+	if (keep <= 0)
+		return 0;
+	do {
+		n = 0;
+		if ((rc = exec_id(st, SQL_RETAIN_DEAD_KEEP, p, 2, NULL, NULL, &n)) < 0)
+			return rc;
+		if (deleted != NULL)
+			*deleted += n;
+	} while (n == RETAIN_CHUNK);
+	return 0;
 }
 
 int store_retain(struct store *st, int64_t older_ms, int64_t max_bytes, int64_t *deleted)

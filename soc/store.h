@@ -146,6 +146,12 @@ int store_devices_never_auth(struct store *st, store_device_cb cb, void *arg);
  * store_commit(). The caller counts *deleted (SOC_C_RETAINED_DELETED). */
 int store_retain(struct store *st, int64_t older_ms, int64_t max_bytes, int64_t *deleted);
 
+/* Deletes the oldest dead letters so that at most keep remain (keep 0: no
+ * bound). Dead letters are what senders got wrong, or what an attacker
+ * sends on purpose: they must not fill the disk. *deleted gets how many
+ * went. Runs in its own transaction(s). */
+int store_cap_dead(struct store *st, int64_t keep, int64_t *deleted);
+
 /* ---- queries (the HTTP API) ---- */
 
 /* Filters; NULL/0/-1 fields do not filter. */

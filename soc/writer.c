@@ -64,6 +64,7 @@ void writer_opts_default(struct writer_opts *o)
 	memset(o, 0, sizeof *o);
 	o->batch_max = 16384;
 	o->retain_every_ms = 60000;
+	o->dead_max = 100000;
 	correlate_opts_default(&o->corr);
 	silence_opts_default(&o->silence);
 	fleet_opts_default(&o->fleet);
@@ -352,8 +353,17 @@ static void tick(struct writer *w, int64_t now)
 		if (w->o.alert)
 			alert_tick(w->o.alert, now);
 	}
-	if ((w->o.retain_age_ms || w->o.retain_bytes) && now >= w->next_retain_ms) {
+	if ((w->o.retain_age_ms || w->o.retain_bytes || w->o.dead_max) &&
+	    now >= w->next_retain_ms) {
 		w->next_retain_ms = now + w->o.retain_every_ms;
+		if (store_cap_dead(w->st, w->o.dead_max, &deleted) < 0) {
+			soc_count(SOC_C_STORE_ERRORS, 1);
+			log_warnx("writer: dead letter bound: %s", store_error(w->st));
+		} else if (deleted > 0) {
+			log_info("writer: %lld oldest dead letters deleted (at most %lld kept)",
+				 (long long)deleted, (long long)w->o.dead_max);
+		}
+		deleted = 0;
 		if (store_retain(w->st, w->o.retain_age_ms ? now - w->o.retain_age_ms : 0,
 				 w->o.retain_bytes, &deleted) < 0) {
 			soc_count(SOC_C_STORE_ERRORS, 1);

@@ -32,6 +32,7 @@ struct writer_opts {
 	int64_t retain_age_ms;    /* delete events older than this (0: keep) */
 	int64_t retain_bytes;     /* keep the events below this size (0: no bound) */
 	int64_t retain_every_ms;  /* how often retention runs (default 60000) */
+	int64_t dead_max;         /* dead letters kept at most (default 100000; 0: no bound) */
 	struct correlate_opts corr;
 	struct silence_opts silence;
 	struct fleet_opts fleet;

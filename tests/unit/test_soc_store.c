@@ -1019,6 +1019,34 @@ static void test_retain_age(void **state)
 	store_close(st);
 }
 
+/* At most N dead letters are kept: the newest. */
+static void test_cap_dead(void **state)
+{
+	struct store *st = open_ok();
+	struct soc_dead d = {.transport = SOC_UDP, .reason = "r", .raw = (const uint8_t *)"x",
+			     .raw_len = 1, .orig_len = 1};
+	int64_t deleted = -1, first;
+	int i;
+
+	(void)state;
+	OK(store_begin(st));
+	for (i = 0; i < 5; i++) {
+		d.recv_ms = wall_ms() + i;
+		OK(store_add_dead(st, &d));
+	}
+	OK(store_commit(st));
+	first = raw_sql("SELECT MIN(id) FROM dead_letters");
+	OK(store_cap_dead(st, 2, &deleted));
+	EXPECT(deleted == 3, "deleted %lld, want 3", (long long)deleted);
+	EXPECT(raw_sql("SELECT COUNT(*) FROM dead_letters") == 2, "dead letters left");
+	EXPECT(raw_sql("SELECT MIN(id) FROM dead_letters") == first + 3, "the newest are kept");
+	OK(store_cap_dead(st, 2, &deleted));
+	EXPECT(deleted == 0, "second pass deleted %lld", (long long)deleted);
+	OK(store_cap_dead(st, 0, &deleted));
+	EXPECT(raw_sql("SELECT COUNT(*) FROM dead_letters") == 2, "keep 0 bounds nothing");
+	store_close(st);
+}
+
 static void test_retain_size(void **state)
 {
 	enum { N = 3000 };
@@ -1120,6 +1148,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_findings),
 	T(test_retain_age),
 	T(test_retain_size),
+	T(test_cap_dead),
 };
 
 int main(void)
