@@ -198,18 +198,6 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* RFC 3339 UTC with milliseconds, as the store writes times. */
-static void fmt_time(int64_t ms, char *out, size_t size)
-{
-	time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	int frac = (int)(ms - (int64_t)s * 1000);
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
-
 /* A whole decimal number in [min, max]. */
 static int parse_int(const char *s, long long min, long long max, long long *out)
 {
@@ -815,12 +803,12 @@ static json_t *summary(const struct subject *s)
 
 	if (o == NULL)
 		return NULL;
-	fmt_time(s->t_ms, t, sizeof t);
+	soc_time_text(s->t_ms, t, sizeof t);
 	if (s->ev) {
 		const struct soc_event *ev = s->ev;
 
 		json_object_set_new(o, "id", json_integer(ev->id));
-		fmt_time(ev->time_ms, t, sizeof t);
+		soc_time_text(ev->time_ms, t, sizeof t);
 		json_object_set_new(o, "time", json_string(t));
 		json_object_set_new(o, "type", json_string(ev->type ? ev->type : "?"));
 		if (ev->device)
@@ -869,8 +857,8 @@ static void fire(struct alert *a, const struct rule *r, struct group *g, int64_t
 	json_t *o;
 	char *text;
 
-	fmt_time(first_ms, t1, sizeof t1);
-	fmt_time(g->last_ms, t2, sizeof t2);
+	soc_time_text(first_ms, t1, sizeof t1);
+	soc_time_text(g->last_ms, t2, sizeof t2);
 	o = json_pack("{s:s, s:s, s:O, s:i, s:I, s:s, s:s, s:O}", "rule", r->name, "severity",
 		      severities[r->severity], "group", g->fields, "count", (int)g->n, "window",
 		      (json_int_t)(r->window_ms / 1000), "first_time", t1, "last_time", t2,

@@ -1,5 +1,10 @@
-/* Names of the shared enums, and freeing an event (one allocation). */
+/* Names of the shared enums, freeing an event (one allocation), and the
+ * collector's one way of writing a time. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+#include "mamori/error.h"
 
 #include "soc.h"
 
@@ -23,4 +28,24 @@ const char *soc_kind_name(enum soc_kind k)
 void soc_event_free(struct soc_event *ev)
 {
 	free(ev);
+}
+
+int soc_time_text(int64_t ms, char *out, size_t size)
+{
+	int64_t s = ms / 1000, frac = ms % 1000;
+	time_t t;
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000;
+		s--;
+	}
+	t = (time_t)s;
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(out, size, "invalid");
+		return MM_EINVAL;
+	}
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+	return 0;
 }

@@ -146,16 +146,6 @@ fail:
 	return rc;
 }
 
-/* Writes seconds since the epoch as RFC 3339 UTC. */
-static void fmt_time(int64_t s, char *out, size_t size)
-{
-	time_t t = (time_t)s;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, size, "@%lld", (long long)s);
-}
-
 /* "a,b,c" as a JSON array of strings. */
 static json_t *split_list(const char *s)
 {
@@ -450,7 +440,7 @@ static int on_expiring(void *arg, const struct store_cert_use *u)
 	int64_t days = left / DAY_S; /* whole days, towards zero either side */
 	char when[40];
 
-	fmt_time(u->not_after, when, sizeof when);
+	soc_time_text(u->not_after * 1000, when, sizeof when);
 	return put(f, SOC_FIND_CERT_EXPIRING, u->cn, u->fp, left <= 0 ? 3 : 4,
 		   json_pack("{s:s, s:I, s:I, s:b, s:s?, s:o}", "not_after", when,
 			     "not_after_s", (json_int_t)u->not_after, "days_left",

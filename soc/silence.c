@@ -350,18 +350,6 @@ int silence_event(struct silence *s, const struct soc_event *ev)
 	return stream_seen(s, d, ev->recv_ms);
 }
 
-/* RFC 3339 UTC with milliseconds. */
-static void fmt_ms(int64_t ms, char *out, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char base[32];
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		base[0] = '\0';
-	snprintf(out, size, "%s.%03dZ", base, (int)(ms % 1000));
-}
-
 static int raise_finding(struct silence *s, struct dev *d, int64_t base, int64_t deadline,
 			 int64_t now_ms)
 {
@@ -378,7 +366,7 @@ static int raise_finding(struct silence *s, struct dev *d, int64_t base, int64_t
 		return MM_ENOMEM;
 	}
 	if (d->last_seen != 0)
-		fmt_ms(d->last_seen, last, sizeof last);
+		soc_time_text(d->last_seen, last, sizeof last);
 	ev = json_pack("{s:i, s:s, s:s?, s:I, s:s?, s:I, s:I, s:I, s:b, s:f}", "code", 0x10,
 		       "message", "No Response", "event", d->type, "period_ms",
 		       (json_int_t)d->period,

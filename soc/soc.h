@@ -96,6 +96,12 @@ struct soc_event {
 
 void soc_event_free(struct soc_event *ev);
 
+/* Writes ms since the epoch as RFC 3339 UTC with milliseconds
+ * ("2026-11-22T06:45:38.123Z") into out (at least 32 bytes), as the store,
+ * the API and alerts show times. Returns 0, or MM_EINVAL ("invalid") for a
+ * time gmtime cannot represent. */
+int soc_time_text(int64_t ms, char *out, size_t size);
+
 /* The most raw bytes kept of one dead letter. */
 #define SOC_DEAD_MAX 4096
 

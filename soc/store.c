@@ -1044,26 +1044,6 @@ void store_filter_init(struct store_filter *f)
 	f->lenient = -1;
 }
 
-int store_time_text(int64_t ms, char *out, size_t size)
-{
-	int64_t s = ms / 1000, frac = ms % 1000;
-	time_t t;
-	struct tm tm;
-
-	if (frac < 0) {
-		frac += 1000;
-		s--;
-	}
-	t = (time_t)s;
-	if (gmtime_r(&t, &tm) == NULL) {
-		snprintf(out, size, "invalid");
-		return MM_EINVAL;
-	}
-	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
-	return 0;
-}
-
 /* A WHERE clause built from a filter: fixed SQL fragments, values bound. */
 struct qb {
 	struct mm_buf sql;
@@ -1177,7 +1157,7 @@ static void j_time(json_t *o, const char *key, const char *ms_key, const struct 
 
 	if (v->t != SV_INT)
 		return;
-	store_time_text(v->i, t, sizeof t);
+	soc_time_text(v->i, t, sizeof t);
 	json_object_set_new(o, key, json_string(t));
 	json_object_set_new(o, ms_key, json_integer(v->i));
 }

@@ -171,10 +171,7 @@ struct store_filter {
  * lenient -1, limit 0 (100). */
 void store_filter_init(struct store_filter *f);
 
-/* Writes ms (since the epoch) as RFC 3339 UTC with milliseconds,
- * "2026-11-22T06:45:38.123Z", into out (at least 32 bytes). The form of every
- * "*_time" field of the queries. Returns 0 or MM_EINVAL (out of range). */
-int store_time_text(int64_t ms, char *out, size_t size);
+/* Every "*_time" field of the queries is written by soc_time_text() (soc.h). */
 
 /*
  * Each query sets *out to a new JSON array (caller decrefs) of objects, newest

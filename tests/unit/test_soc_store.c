@@ -275,7 +275,7 @@ static void add_events(struct store *st, int64_t *ids)
 
 static void time_of(int64_t ms, char *out)
 {
-	store_time_text(ms, out, 32);
+	soc_time_text(ms, out, 32);
 }
 
 /* Compares one event of the API with what was stored, field by field. */
@@ -1123,7 +1123,7 @@ static void test_time_text(void **state)
 	size_t i;
 
 	for (i = 0; i < NELEM(cases); i++) {
-		EXPECT(store_time_text(cases[i].ms, out, sizeof out) == 0, "rc");
+		EXPECT(soc_time_text(cases[i].ms, out, sizeof out) == 0, "rc");
 		EXPECT(strcmp(out, cases[i].want) == 0, "%lld: %s, want %s",
 		       (long long)cases[i].ms, out, cases[i].want);
 	}
