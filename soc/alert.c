@@ -190,14 +190,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A whole decimal number in [min, max]. */
 static int parse_int(const char *s, long long min, long long max, long long *out)
 {
@@ -973,7 +965,7 @@ void alert_notify(struct alert *a, const char *type, const char *device, const c
 	memset(&s, 0, sizeof s);
 	s.type = type;
 	s.code = -1;
-	s.t_ms = wall_ms();
+	s.t_ms = soc_now_ms();
 	s.detail = detail;
 	for (f = 0; f < GB_COUNT; f++)
 		s.f[f] = detail_str(detail, gb_names[f]);

@@ -114,13 +114,6 @@ int ingest_has_room(const struct ingest *in)
 	return writer_queued(in->w) < in->o.queue_max;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int ingest_offer(struct ingest *in, const struct soc_origin *o, const uint8_t *msg, size_t len,
 		 const struct ingest_ack *ack)
 {
@@ -131,7 +124,7 @@ int ingest_offer(struct ingest *in, const struct soc_origin *o, const uint8_t *m
 
 	if (!ingest_has_room(in))
 		return MM_EFULL;
-	t = now_ms();
+	t = soc_now_ms();
 	soc_count(SOC_C_RECEIVED_UDP + o->transport, 1);
 	soc_count(SOC_C_BYTES, len);
 	if (len > in->o.max_msg) {
@@ -171,7 +164,7 @@ void ingest_reject(struct ingest *in, const struct soc_origin *o, const uint8_t 
 	soc_count(SOC_C_BYTES, orig_len);
 	/* A rejection is never refused for a full queue: the writer keeps a
 	 * little room above queue_max for these, and beyond that it counts. */
-	(void)writer_push_dead_len(in->w, now_ms(), o, raw, len, orig_len, reason, NULL, 1);
+	(void)writer_push_dead_len(in->w, soc_now_ms(), o, raw, len, orig_len, reason, NULL, 1);
 }
 
 int ingest_on_room(struct ingest *in, void (*cb)(void *arg), void *arg)

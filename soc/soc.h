@@ -101,6 +101,8 @@ void soc_event_free(struct soc_event *ev);
  * the API and alerts show times. Returns 0, or MM_EINVAL ("invalid") for a
  * time gmtime cannot represent. */
 int soc_time_text(int64_t ms, char *out, size_t size);
+/* The wall clock in ms since the epoch: the time events are received at. */
+int64_t soc_now_ms(void);
 
 /* The most raw bytes kept of one dead letter. */
 #define SOC_DEAD_MAX 4096

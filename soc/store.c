@@ -287,14 +287,6 @@ static inline struct store_val v_text0(const char *s)
 	return v_text(s ? s : "");
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Row callback: the first column of the first row as an integer. */
 static int row_first_int(void *arg, const struct store_val *c, int n)
 {
@@ -354,7 +346,7 @@ static int migrate(struct store *st, char *err, size_t errlen)
 			if ((rc = st->ops->exec_plain(st, m->sql[st->ops->dialect][j])) < 0)
 				goto fail_tx;
 		p[0] = v_int(m->version);
-		p[1] = v_int(now_ms());
+		p[1] = v_int(soc_now_ms());
 		if ((rc = st->ops->exec(st, STORE_SQL_DYNAMIC,
 					"INSERT INTO schema_version (version, applied_ms)"
 					" VALUES (?, ?)",

@@ -70,13 +70,6 @@ void writer_opts_default(struct writer_opts *o)
 	fleet_opts_default(&o->fleet);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What correlation, silence and the fleet audit open goes to the alert rules. */
 static void notify(void *arg, const char *type, const char *device, const char *group_key,
 		   void *detail)
@@ -456,7 +449,7 @@ static void *writer_main(void *arg)
 				backoff_ms = 0;
 			}
 		}
-		tick(w, now_ms());
+		tick(w, soc_now_ms());
 	}
 	return NULL;
 }
@@ -465,8 +458,8 @@ int writer_start(struct writer *w)
 {
 	int rc;
 
-	w->next_tick_ms = now_ms() + 1000;
-	w->next_retain_ms = now_ms() + 5000;
+	w->next_tick_ms = soc_now_ms() + 1000;
+	w->next_retain_ms = soc_now_ms() + 5000;
 	if ((rc = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
 		log_warnx("writer: cannot start its thread: %s", strerror(rc));
 		return MM_EIO;
