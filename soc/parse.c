@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mamori/buf.h"
 #include "mamori/error.h"
 #include "mamori/event.h"
 #include "mamori/syslog.h"
@@ -164,43 +165,6 @@ static int64_t header_ms(const struct mm_syslog_msg *m, int64_t recv_ms)
 	return ms;
 }
 
-static int utf8_valid(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = p[i];
-		size_t k;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		for (size_t j = 1; j <= k; j++) {
-			if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
-
 static int str_eq(const struct mm_str *s, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -229,7 +193,7 @@ int ingest_parse(const struct soc_origin *o, const uint8_t *msg, size_t len, int
 		*why = "NUL byte in the message";
 		return MM_EPARSE;
 	}
-	if (!utf8_valid(msg, len)) {
+	if (mm_utf8_check(msg, len) != len) {
 		*why = "not valid UTF-8";
 		return MM_EPARSE;
 	}
