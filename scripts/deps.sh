@@ -19,6 +19,12 @@ pkgs=(
   libcurl4-openssl-dev              # mamori-soc's webhook alerts
   postgresql sqlite3 curl jq        # a real PostgreSQL server, the SQLite shell, HTTP and JSON in tests
   python3 openssl                   # webhook receivers and certificates in tests
+  libpcap-dev                       # mamori-gw's capture
+  libmodbus-dev                     # the Modbus/TCP test server and client
+  mosquitto mosquitto-clients       # a real MQTT broker and clients in the gateway tests
+  libcoap3-bin                      # coap-server and coap-client in the gateway tests
+  iproute2                          # network namespaces and veth pairs for the gateway tests
+  tshark                            # the packet decoder mamori-gw is benchmarked against
 )
 
 missing=()
