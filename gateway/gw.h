@@ -75,12 +75,18 @@ struct gw_flow_opts {
 	                              recently active is dropped (counted) */
 	unsigned max_buffer;       /* bytes buffered per direction of a TCP flow, in order
 	                              and out of order together; default 65536 */
+	uint64_t max_memory;       /* bytes of flows, decoder states and buffers together;
+	                              default 64 MiB; past it the least recently active
+	                              flows are dropped (counted in evicted) */
+	int silence[8];            /* per decoder (index in gw_decoders[]): 1 to pass its
+	                              periodic reports on to the reporter; default all 1 */
 	unsigned tcp_idle_ms;      /* an established TCP flow forgotten after; default 300000 */
 	unsigned half_open_ms;     /* a TCP flow that never completed its handshake
 	                              (or saw FIN/RST) forgotten after; default 10000 */
 	unsigned udp_idle_ms;      /* default 60000 */
 	struct gw_port ports[GW_MAX_PORTS];
 	unsigned nports;
+	unsigned timeout_ms;       /* request timeout given to the reporter; 0: its default */
 };
 
 struct gw_flow_counters {
