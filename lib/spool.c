@@ -38,6 +38,7 @@
 
 #include "mamori/clock.h"
 #include "mamori/error.h"
+#include "mamori/path.h"
 #include "mamori/log.h"
 #include "mamori/spool.h"
 
@@ -1293,7 +1294,7 @@ int mm_spool_open(const char *dir, const struct mm_spool_opts *o, struct mm_spoo
 		rc = MM_ENOMEM;
 		goto fail;
 	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+	if (mm_mkdir_p(dir, 0700) < 0) {
 		log_warn("spool: %s: mkdir", dir);
 		goto fail;
 	}

@@ -22,6 +22,7 @@
 #include <event2/thread.h>
 
 #include "mamori/error.h"
+#include "mamori/path.h"
 #include "mamori/log.h"
 
 #include "alert.h"
@@ -79,26 +80,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)arg;
 	log_info("signal %d, stopping", (int)sig);
 	event_base_loopexit(g_base, NULL);
-}
-
-static int mkdir_p(const char *dir)
-{
-	char buf[4096];
-	size_t i, n = strlen(dir);
-
-	if (n == 0 || n >= sizeof buf)
-		return -1;
-	memcpy(buf, dir, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (buf[i] == '/' || buf[i] == 0) {
-			char c = buf[i];
-			buf[i] = 0;
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return -1;
-			buf[i] = c;
-		}
-	}
-	return 0;
 }
 
 enum { O_STORE = 256, O_LISTEN, O_HTTP, O_STATE, O_CERT, O_KEY, O_CA, O_VERIFY };
@@ -323,7 +304,7 @@ int main(int argc, char **argv)
 		mm_log_init(0, "mamori-soc");
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (mkdir_p(c.state_dir) < 0)
+	if (mm_mkdir_p(c.state_dir, 0700) < 0)
 		log_warn("cannot create the state directory %s", c.state_dir);
 	if (evthread_use_pthreads() < 0 || (g_base = event_base_new()) == NULL) {
 		log_warnx("cannot make the event loop");
