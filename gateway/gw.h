@@ -97,10 +97,18 @@ struct gw_flow_counters {
 	uint64_t expired;      /* flows forgotten after their idle time */
 	uint64_t decoded;      /* flows with a decoder */
 	uint64_t gaps;         /* holes in TCP streams (lost bytes, buffer overflow) */
-	uint64_t overflow;     /* out-of-order segments dropped for the buffer bound */
-	uint64_t stopped;      /* flows whose decoder gave up (GW_STOP) */
-	uint64_t memory;       /* bytes held by the table and its buffers now */
+	uint64_t overflow;     /* out-of-order segments that did not fit the buffer or
+	                          memory bound (the stream jumped over its hole) */
+	uint64_t stopped;      /* flows whose decoder gave up (GW_STOP, or gap() refused) */
+	uint64_t memory;       /* bytes held by the flows, decoder states and buffers now
+	                          (the fixed hash bucket array, 8 bytes per max_flows,
+	                          is not counted) */
 	uint64_t memory_peak;
+	uint64_t midstream;    /* TCP flows whose handshake was not seen: tracked, never
+	                          decoded (decoding from the middle makes false records) */
+	uint64_t refused;      /* packets of new flows not tracked because max_memory
+	                          could not hold even one more flow */
+	uint64_t reporter_errors; /* mm_reporter calls that returned an error */
 };
 
 struct gw_flows;
@@ -152,9 +160,20 @@ void gw_stats_packet(struct gw_stats *s, const struct gw_packet *pk);
  * When an interval has ended by now, hands each device's gw.flow.stats event
  * (JSON text, see docs/formats/gw-events.md) to emit and starts the next
  * interval. final 1: emit what there is now (at the end of a capture).
+ * Intervals follow the packets' time, starting at the first packet's second:
+ * call it with each packet's time before gw_stats_packet() (it costs a
+ * comparison when nothing is due), so that every packet is counted in its
+ * own interval whatever the replay speed, and on a timer in live capture so
+ * that a quiet network still gets its events.
  */
 void gw_stats_tick(struct gw_stats *s, const struct timespec *now, int final,
 		   void (*emit)(void *arg, const char *json, size_t len), void *arg);
+struct gw_stats_counters {
+	uint64_t devices;          /* devices counted in the current interval */
+	uint64_t dropped_devices;  /* packets of devices past max_devices, not counted */
+	uint64_t events;           /* events handed to emit */
+};
+void gw_stats_counters(const struct gw_stats *s, struct gw_stats_counters *c);
 void gw_stats_free(struct gw_stats *s);
 
 #endif
