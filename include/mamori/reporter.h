@@ -19,12 +19,16 @@
  *     that gets no answer, or the response to a request sent before the
  *     gateway started), through mm_reporter_report().
  * A success response (MM_REPORTER_OK, or a proprietary code that the table
- * maps to 0x00 No Error) settles its request and makes no record.
+ * maps into the No Error range 0x00-0x0F) settles its request and makes no
+ * record. The records and their Description members are described in
+ * docs/formats/reporter.md.
  *
- * Everything is bounded: requests kept (max_pending; the oldest is dropped
- * and counted when full), periodic streams watched (max_periodic, the one
+ * Everything is bounded: requests kept (max_pending; when full, the request
+ * nearest its deadline, which is the oldest when timeouts are equal, is
+ * dropped and counted), periodic streams watched (max_periodic, the one
  * heard from least recently is dropped), bytes of a Transmitted Code
- * (max_raw).
+ * (max_raw), Detail and Flow remarks (256 bytes each, cut at a character
+ * boundary, and at the first byte that is not UTF-8).
  *
  * Time is the caller's: each message carries when it was seen, and
  * mm_reporter_tick() says what time it is now, so that a pcap file replayed
@@ -76,7 +80,8 @@ extern "C" {
 /* Longest correlation key, in bytes. */
 #define MM_REPORTER_KEY_MAX 64
 
-/* Who a party is: one X.1367 identifier ("IP Address" 192.168.2.50). */
+/* Who a party is: one X.1367 identifier ("IP Address" 192.168.2.50): UTF-8,
+ * 1 to 255 bytes, an IP or MAC address that parses. */
 struct mm_reporter_party {
 	enum mm_x1367_idkind kind;
 	const char *id;
@@ -84,8 +89,10 @@ struct mm_reporter_party {
 
 /* One message seen between a requester and a responder. */
 struct mm_reporter_msg {
-	const char *protocol;  /* X.1367 Protocol, and the errmap table asked ("Modbus/TCP") */
-	const char *vendor;    /* errmap vendor table; NULL or "": the protocol's any-vendor table */
+	const char *protocol;  /* X.1367 Protocol, and the errmap table asked ("Modbus/TCP");
+	                          UTF-8, 1 to 255 bytes */
+	const char *vendor;    /* errmap vendor table; NULL or "": the protocol's any-vendor
+	                          table (a response without one uses its request's) */
 	struct mm_reporter_party requester; /* who asks (for a periodic stream: who expects the data) */
 	struct mm_reporter_party responder; /* who answers (for a periodic stream: the device) */
 	const void *key;       /* pairs a response with its request, together with protocol,
@@ -106,7 +113,10 @@ enum mm_reporter_outcome {
 	MM_REPORTER_ERR_NUM = 1,  /* a numeric proprietary code (num), mapped by the table */
 	MM_REPORTER_ERR_NAME = 2, /* a symbolic proprietary code (name), mapped by the table */
 	MM_REPORTER_ERR_STD = 3,  /* the standard code itself (std), for errors the protocol
-	                             has no code for (a malformed packet) */
+	                             has no code for (a malformed packet). A code Annex A
+	                             does not assign gets its range's name as Error
+	                             Message ("Communication", "Reserved for future
+	                             extension") */
 };
 
 struct mm_reporter_status {
@@ -125,6 +135,7 @@ struct mm_reporter_status {
  * without a record. */
 #define MM_REPORTER_ANSWER_OPTIONAL 0xFFFFFFFFu
 
+/* Every numeric option left 0 takes its default. */
 struct mm_reporter_opts {
 	struct mm_reporter_party reporter; /* required: the gateway (or sensor) itself */
 	const struct mm_errmap *map;       /* the vendors' tables; borrowed; NULL: every
@@ -133,19 +144,22 @@ struct mm_reporter_opts {
 	unsigned timeout_ms;    /* a request's timeout when the call gives 0; default 5000 */
 	unsigned max_raw;       /* bytes of a Transmitted Code kept; longer messages are cut
 	                           and Description "Truncated" says how long they were;
-	                           default 1024 */
+	                           default 1024, at most 131072 */
 	const char *status;     /* Description "Status" of every record; an IDS says
 	                           "This message was sent from IDS not IoTGW"; NULL: none */
 	unsigned max_periodic;  /* periodic streams watched; default 4096 */
 	unsigned periodic_samples; /* intervals heard before a stream's period is learnt;
-	                              default 3 */
+	                              default 3, at most 64 */
 	unsigned periodic_factor;  /* silence longer than this many periods is reported;
 	                              default 3 */
 	unsigned periodic_min_ms;  /* ... and never shorter than this; default 1000 */
 	/* Where records go (either, both, or neither). */
 	struct mm_spool *spool;  /* borrowed; each record is appended as an RFC 5424
-	                            message: APP-NAME app_name, MSGID X1367, HOSTNAME
-	                            hostname, MSG the record's JSON */
+	                            message: PRI local0 with warning for a Security
+	                            code (0x20-0x2F), notice for the others, TIMESTAMP
+	                            the record's, APP-NAME app_name, PROCID the pid,
+	                            MSGID X1367, HOSTNAME hostname, MSG the record's
+	                            JSON */
 	const char *hostname;    /* default: gethostname() */
 	const char *app_name;    /* default "mamori-gw" */
 	/* Called with each record (and each event of mm_reporter_event()), before it is
@@ -181,16 +195,22 @@ struct mm_reporter;
 void mm_reporter_opts_default(struct mm_reporter_opts *o);
 
 /* Creates a reporter. Checks the options (a reporter identifier that
- * X.1367 accepts). Returns 0 and *out, MM_EINVAL, MM_ENOMEM. */
+ * X.1367 accepts, a hostname and app_name RFC 5424 accepts, numbers within
+ * their bounds) and copies the strings it is given. Returns 0 and *out,
+ * MM_EINVAL, MM_ENOMEM. */
 int mm_reporter_new(const struct mm_reporter_opts *o, struct mm_reporter **out);
 /* Frees the reporter. Requests still held make no record. */
 void mm_reporter_free(struct mm_reporter *r);
 
 /*
  * Holds a request until its response comes or timeout_ms (0: the default;
- * MM_REPORTER_ANSWER_OPTIONAL: see above) passes. A request with the same protocol, parties and key as one held
- * replaces it (counted in replaced). Returns 0, MM_EINVAL (no protocol, a
- * party identifier X.1367 refuses, a key longer than MM_REPORTER_KEY_MAX),
+ * MM_REPORTER_ANSWER_OPTIONAL: see above; at most a week) passes; then
+ * mm_reporter_tick() makes a No Response record timestamped at the
+ * request's time plus timeout_ms. A request with the same protocol,
+ * parties and key as one held replaces it (counted in replaced). Returns 0,
+ * MM_EINVAL (no protocol, a party identifier X.1367 refuses, a protocol or
+ * identifier longer than 255 bytes or not UTF-8, a key longer than
+ * MM_REPORTER_KEY_MAX, raw NULL with raw_len > 0, a time out of range),
  * MM_ENOMEM.
  */
 int mm_reporter_request(struct mm_reporter *r, const struct mm_reporter_msg *m,
@@ -224,8 +244,11 @@ int mm_reporter_report(struct mm_reporter *r, const struct mm_reporter_msg *m, c
  * periodic_samples intervals. When the stream is silent longer than
  * periodic_factor periods (and periodic_min_ms), mm_reporter_tick() makes
  * one No Response record with empty Transmitted Codes and Description
- * "Silence"; the stream is watched again from its next message. Returns 0,
- * MM_EINVAL, MM_ENOMEM.
+ * "Silence" ("no message for 3.0 s; period 1.0 s learnt from 3 intervals"),
+ * timestamped when the silence passed the limit; the stream is then
+ * watched again from its next message, learning its period anew (the long
+ * gap is not an interval). With period_ms given, the limit holds from the
+ * first message. m->raw is not used. Returns 0, MM_EINVAL, MM_ENOMEM.
  */
 int mm_reporter_periodic(struct mm_reporter *r, const struct mm_reporter_msg *m,
 			 unsigned period_ms);
@@ -239,8 +262,10 @@ int mm_reporter_tick(struct mm_reporter *r, const struct timespec *now);
 
 /*
  * Spools a mamori event (a JSON object with a string "event" member, len
- * bytes) the same way as a record, with MSGID the event's name, and passes
- * it to on_record. Returns 0, MM_EINVAL (not such an object), or the
+ * bytes, UTF-8) the same way as a record, with MSGID the event's name,
+ * severity info and the wall clock's time, and passes it to on_record
+ * first. Returns 0, MM_EINVAL (not such an object, or a name that is not an
+ * RFC 5424 MSGID: 1 to 32 printable US-ASCII characters, no space), or the
  * spool's error.
  */
 int mm_reporter_event(struct mm_reporter *r, const char *json, size_t len);
