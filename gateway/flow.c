@@ -341,7 +341,7 @@ static struct flow *lru_oldest(struct gw_flows *f, const struct flow *keep)
 	for (i = 0; i < CLS_COUNT; i++) {
 		struct flow *h = f->lru[i].head;
 
-		if (h == keep)
+		if (h && h == keep)
 			h = h->next;
 		if (h && (!best || h->last_ms < best->last_ms))
 			best = h;
