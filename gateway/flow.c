@@ -63,6 +63,8 @@ struct dir {
 	uint64_t skip;      /* bytes still to pass over unseen (data() returned > n) */
 	struct seg *held;   /* out-of-order segments, sorted, disjoint */
 	size_t held_bytes;  /* their payload bytes */
+	uint8_t cut;        /* the last segment was cut by the snap length: the
+	                       next one ahead of next_seq follows a hole for sure */
 };
 
 struct flow {
@@ -875,7 +877,7 @@ static int hold(struct gw_flows *f, struct flow *fl, int s, uint32_t seq, const 
 
 /* A segment's payload from side s. */
 static void segment(struct gw_flows *f, struct flow *fl, int s, uint32_t seq, const uint8_t *p,
-		    size_t n)
+		    size_t n, int truncated)
 {
 	struct dir *d = &fl->d[s];
 	int32_t off;
@@ -899,12 +901,19 @@ static void segment(struct gw_flows *f, struct flow *fl, int s, uint32_t seq, co
 			p += old;
 			n -= old;
 			d->next_seq += (uint32_t)n;
+			d->cut = (uint8_t)truncated;
 			deliver(f, fl, s, p, n);
 			deliver_held(f, fl, s);
 			return;
 		}
 		if ((uint32_t)off >= WINDOW_LIMIT)
 			return;
+		if (d->cut) {
+			/* The bytes the capture cut off will never come. */
+			d->cut = 0;
+			jump(f, fl, s, seq);
+			continue;
+		}
 		if (hold(f, fl, s, seq, p, n) == 0)
 			return;
 		/* The hole cannot be waited for: jump over it and try again. */
@@ -1006,7 +1015,7 @@ static void tcp_packet(struct gw_flows *f, const struct gw_packet *pk, uint32_t 
 		fl->closing = 1;
 	touch(f, fl, fl->closing || !fl->established ? CLS_HALF : CLS_EST, now);
 	if (fl->decoding && pk->payload_len > 0)
-		segment(f, fl, s, pk->seq, pk->payload, pk->payload_len);
+		segment(f, fl, s, pk->seq, pk->payload, pk->payload_len, pk->truncated);
 	if (pk->tcp_flags & GW_TCP_FIN)
 		flush(f, fl, s);
 }

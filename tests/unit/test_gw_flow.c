@@ -491,6 +491,28 @@ static void test_buffer_bound(void **state)
 	finish(&x);
 }
 
+/* A segment cut by the snap length: the next one jumps the hole at once,
+ * without waiting for bytes that will never come. */
+static void test_snaplen(void **state)
+{
+	struct gw_flow_opts o;
+	struct fx x;
+	struct gw_packet p;
+
+	(void)state;
+	opts(&o);
+	start(&x, &o);
+	handshake(x.f, 40000, 0, 0);
+	p = pkt(CLI, 40000, SRV, 7000, IPPROTO_TCP, ACK | PSH, 1, 0, "a\nbb");
+	p.truncated = 1; /* 100 bytes on the wire, 4 captured */
+	feed(x.f, p);
+	cdata(x.f, 40000, 0, 100, "c\n");
+	assert_string_equal(R.out[GW_CLIENT], "a\n#c\n");
+	assert_int_equal(counters(&x).gaps, 1);
+	assert_int_equal(counters(&x).overflow, 0);
+	finish(&x);
+}
+
 /* data() returning more than it was given skips the rest of the message. */
 static void test_skip(void **state)
 {
@@ -892,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_default_ports), cmocka_unit_test(test_in_order),
 		cmocka_unit_test(test_reassembly_table), cmocka_unit_test(test_buffer_bound),
 		cmocka_unit_test(test_skip),          cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_snaplen),
 		cmocka_unit_test(test_sides),         cmocka_unit_test(test_evict),
 		cmocka_unit_test(test_memory_bound),  cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_records),       cmocka_unit_test(test_periodic),
