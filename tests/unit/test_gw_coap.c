@@ -435,6 +435,38 @@ static void test_observe_bound(void **state)
 	free(st);
 }
 
+/* The ring remembers the last 16 CON requests: the ACK of an older one is
+ * still reported, paired by token, with a detail saying the message id was
+ * not matched. */
+static void test_ring_bound(void **state)
+{
+	static const char *const want[] = {
+		"RESP S key=01 raw=6145000101 OK text=2.05 d=piggybacked response to message id "
+		"0x0001, which matches no request seen; paired by token",
+		"RESP S key=02 raw=6145000202 OK text=2.05", NULL};
+	struct gw_sink sink;
+	struct rec r;
+	void *st = calloc(1, gw_decoder_coap.state_size);
+	uint8_t req[] = {0x41, 0x01, 0x00, 0x00, 0x00};
+	uint8_t ack[] = {0x61, 0x45, 0x00, 0x00, 0x00};
+
+	(void)state;
+	assert_non_null(st);
+	sink_init(&sink, &r);
+	for (uint8_t i = 1; i <= 17; i++) {
+		req[3] = req[4] = i;
+		send_dgram(st, GW_CLIENT, req, sizeof req, &sink);
+	}
+	assert_int_equal(r.n, 17);
+	sink_init(&sink, &r);
+	for (uint8_t i = 1; i <= 2; i++) {
+		ack[3] = ack[4] = i;
+		send_dgram(st, GW_SERVER, ack, sizeof ack, &sink);
+	}
+	rec_expect(&r, "ring bound", want);
+	free(st);
+}
+
 /* Each code the tests report maps as data/errmap/coap.map says. */
 static void test_errmap(void **state)
 {
@@ -463,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_datagrams),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_observe_bound),
+		cmocka_unit_test(test_ring_bound),
 		cmocka_unit_test(test_errmap),
 	};
 
