@@ -1,6 +1,6 @@
 # Shared helpers of mamori-gw's integration scenarios: two network
 # namespaces joined by a veth pair (the client side 10.77.N.1 and fd77:N::1,
-# the server side 10.77.N.2 and fd77:N::2), a real mamori-soc and mamori-gw
+# the server side 10.77.N.2, a second device 10.77.N.3, and fd77:N::2), a real mamori-soc and mamori-gw
 # capturing on the client side's veth, tcpdump on the same veth as an oracle
 # that shares no code with mamori-gw (lib/pcap_payloads.py), and checks of
 # exact X.1367 records. Source it after setting MAMORI_BIN; it sources
@@ -35,6 +35,7 @@ gw_ifc="mgwc$$"
 gw_ifs="mgws$$"
 gw_c="10.77.$gw_n.1"
 gw_s="10.77.$gw_n.2"
+gw_s2="10.77.$gw_n.3"
 gw_c6="fd77:$gw_n::1"
 gw_s6="fd77:$gw_n::2"
 
@@ -68,6 +69,9 @@ gw_cleanup() {
 }
 trap gw_cleanup EXIT
 
+# file_has PATTERN FILE: grep -q that is quiet while FILE does not exist yet.
+file_has() { grep -q -- "$1" "$2" 2>/dev/null; }
+
 in_c() { ip netns exec "$gw_nsc" "$@"; }
 in_s() { ip netns exec "$gw_nss" "$@"; }
 
@@ -87,6 +91,7 @@ gw_net_up() {
   in_s ip link set lo up
   in_c ip addr add "$gw_c/24" dev "$gw_ifc"
   in_s ip addr add "$gw_s/24" dev "$gw_ifs"
+  in_s ip addr add "$gw_s2/24" dev "$gw_ifs"
   in_c ip -6 addr add "$gw_c6/64" dev "$gw_ifc" nodad
   in_s ip -6 addr add "$gw_s6/64" dev "$gw_ifs" nodad
   in_c ip link set "$gw_ifc" up
@@ -140,13 +145,14 @@ packet_sockets() {
 sockets_at_least() { [ "$(packet_sockets)" -ge "$1" ]; }
 
 # Starts tcpdump on the client's veth, writing $tmp/cap.pcap packet by
-# packet with nanosecond stamps.
+# packet with nanosecond stamps; immediate mode, so that nothing waits in the
+# kernel's buffer when it is stopped.
 gw_capture_start() {
   local before
   before=$(packet_sockets)
-  bg c tcpdump tcpdump -i "$gw_ifc" -n -U -s 0 --time-stamp-precision=nano -w "$tmp/cap.pcap"
+  bg c tcpdump tcpdump -i "$gw_ifc" -n -U --immediate-mode -s 0 --time-stamp-precision=nano -w "$tmp/cap.pcap"
   wait_for sockets_at_least $((before + 1)) || fail "tcpdump did not start: $(cat "$tmp/tcpdump.err")"
-  wait_for grep -q "listening on" "$tmp/tcpdump.err" || fail "tcpdump did not start: $(cat "$tmp/tcpdump.err")"
+  wait_for file_has "listening on" "$tmp/tcpdump.err" || fail "tcpdump did not start: $(cat "$tmp/tcpdump.err")"
 }
 
 # Stops tcpdump and writes the oracle: $tmp/oracle.txt, one line per packet
@@ -158,7 +164,8 @@ gw_capture_stop() {
     fail "pcap_payloads.py could not read the capture"
 }
 
-# oracle AWK-CONDITION: the oracle lines the condition selects. Fields: $1
+# oracle AWK-CONDITION: the oracle lines the condition selects (awk may be
+# mawk: no {n} intervals in its regular expressions). Fields: $1
 # number, $2 time, $3 src, $4 sport, $5 dst, $6 dport, $7 tcp|udp, $8 TCP
 # flags, $9 payload hex (upper case).
 oracle() {
@@ -187,14 +194,17 @@ gw_soc_start() {
     fail "mamori-soc did not start: $(cat "$tmp/soc.err")"
 }
 
-# gw_start ARGS...: mamori-gw capturing live on the client's veth, sending
-# to the SOC over RELP, printing records on stdout ($tmp/gw.out; its log is
+# gw_start ARGS...: mamori-gw capturing live on the client's veth with the
+# tables of data/errmap ($tmp/gw.conf) and a 2 s request timeout, sending to
+# the SOC over RELP, printing records on stdout ($tmp/gw.out; its log is
 # $tmp/gw.log). Returns once its capture socket is open.
 gw_start() {
   local before
   before=$(packet_sockets)
   mkdir -p "$tmp/spool"
-  ip netns exec "$gw_nsc" "$gw_bin" -d -i "$gw_ifc" --soc "relp://127.0.0.1:$soc_relp" \
+  # The mapping tables of the source tree, not whatever is installed.
+  printf '[tables]\nerrmap = %s\n' "$gw_src/data/errmap" >"$tmp/gw.conf"
+  ip netns exec "$gw_nsc" "$gw_bin" -d -f "$tmp/gw.conf" -i "$gw_ifc" --soc "relp://127.0.0.1:$soc_relp" \
     --spool "$tmp/spool" --reporter "ip:$gw_c" --print --timeout 2000 "$@" \
     >"$tmp/gw.out" 2>"$tmp/gw.log" &
   gw_pid=$!
