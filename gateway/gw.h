@@ -71,13 +71,14 @@ struct gw_port {
 };
 
 struct gw_flow_opts {
-	unsigned max_flows;        /* flows tracked; default 65536; when full the least
-	                              recently active is dropped (counted) */
+	unsigned max_flows;        /* flows tracked; default 65536, at most 2^24; when full
+	                              the least recently active is dropped (counted) */
 	unsigned max_buffer;       /* bytes buffered per direction of a TCP flow, in order
 	                              and out of order together; default 65536 */
 	uint64_t max_memory;       /* bytes of flows, decoder states and buffers together;
-	                              default 64 MiB; past it the least recently active
-	                              flows are dropped (counted in evicted) */
+	                              default 64 MiB, at least 4096; past it the least
+	                              recently active flows are dropped (counted in
+	                              evicted) */
 	int silence[8];            /* per decoder (index in gw_decoders[]): 1 to pass its
 	                              periodic reports on to the reporter; default all 1 */
 	unsigned tcp_idle_ms;      /* an established TCP flow forgotten after; default 300000 */
@@ -136,9 +137,10 @@ void gw_flows_free(struct gw_flows *f);
 
 struct gw_stats_opts {
 	unsigned interval_ms;  /* one event per device per interval; default 60000 */
-	unsigned max_devices;  /* devices counted; default 4096; past it, counted as dropped */
-	unsigned max_peers;    /* peers and ports listed per device per interval; default 32
-	                          (the rest are summed as "other") */
+	unsigned max_devices;  /* devices counted; default 4096, at most 2^20; past it,
+	                          counted as dropped */
+	unsigned max_peers;    /* peers and ports listed per device per interval; default 32,
+	                          at most 4096 (the rest are summed as "other") */
 	/* The devices: addresses inside these networks ("192.168.0.0/16"); none given:
 	 * every private, link-local and unique-local address (RFC 1918, 4193, 3927). */
 	struct {
