@@ -1,6 +1,7 @@
 # Shared helpers of mamori-gw's integration scenarios: two network
-# namespaces joined by a veth pair (the client side 10.77.N.1 and fd77:N::1,
-# the server side 10.77.N.2, a second device 10.77.N.3, and fd77:N::2), a real mamori-soc and mamori-gw
+# namespaces joined by a veth pair (the client side 10.77.N.1 and fd77:N::1;
+# the server side 10.77.N.2, a second device 10.77.N.3, and fd77:N::2), a
+# real mamori-soc and mamori-gw in the client namespace, mamori-gw
 # capturing on the client side's veth, tcpdump on the same veth as an oracle
 # that shares no code with mamori-gw (lib/pcap_payloads.py), and checks of
 # exact X.1367 records. Source it after setting MAMORI_BIN; it sources
@@ -45,21 +46,24 @@ gw_s6="fd77:$gw_n::2"
 gw_cleanup() {
   local rc=$? ns p f
   if [ "$rc" -ne 0 ] && [ -d "${tmp:-}" ]; then
-    for f in gw.log soc.log tcpdump.err; do
+    for f in gw.log soc.err tcpdump.err; do
       [ -s "$tmp/$f" ] && { echo "--- $f (last lines)" >&2; tail -n 15 "$tmp/$f" >&2; }
     done
   fi
-  for p in "${pids[@]}"; do
-    kill -9 "$p" 2>/dev/null || true
-  done
-  for ns in "$gw_nsc" "$gw_nss"; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do
-      kill -9 "$p" 2>/dev/null || true
+  # The shell's own "Killed" notices of its jobs are noise here.
+  {
+    for p in "${pids[@]}"; do
+      kill -9 "$p" || true
     done
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
+    for ns in "$gw_nsc" "$gw_nss"; do
+      for p in $(ip netns pids "$ns"); do
+        kill -9 "$p" || true
+      done
+    done
+    for p in "${pids[@]}"; do
+      wait "$p" || true
+    done
+  } 2>/dev/null
   for ns in "$gw_nsc" "$gw_nss"; do
     ip netns del "$ns" 2>/dev/null || true
   done
@@ -291,6 +295,10 @@ soc_check() {
     fail "MSGID of the stored records is not X1367: $stored"
   [ "$(jq -r '[.[].transport] | unique | join(",")' <<<"$stored")" = relp ] ||
     fail "the stored records did not come over RELP: $stored"
+  [ "$(jq '[.[] | select((.code_hex | ascii_upcase) != (.record."Error Code" | ascii_upcase) or
+      .requester != .record.Requester."IP Address" or
+      .responder != .record.Responder."IP Address")] | length' <<<"$stored")" = 0 ] ||
+    fail "the SOC's code or parties differ from its records: $stored"
   printed=$(gw_records | jq -s -c .)
   stored=$(jq -c 'map(.record)' <<<"$stored")
   # jq compares objects by their members, whatever their order.
