@@ -169,7 +169,7 @@ static void note_version(struct pkt *k)
 	else if (k->st->version == V_UNKNOWN)
 		note(k, "no CONNECT seen, MQTT 3.1.1 assumed");
 	else if (k->st->guessed)
-		note(k, "no CONNECT seen, MQTT 5 from the packet's shape");
+		note(k, "no CONNECT seen, %s from the packet's shape", protocol(k->st));
 }
 
 static void fill_msg(struct pkt *k, struct gw_msg *m, const void *key, size_t key_len)
