@@ -121,7 +121,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t size
 		{"silence", "min", MM_CONF_INT, &c->sil_min_ms, 1, 86400000},
 		{"silence", "max_streams", MM_CONF_INT, &c->max_periodic, 1, 1 << 24},
 		{"stats", "interval", MM_CONF_INT, &c->stats_interval_s, 1, 86400},
-		{"stats", "max_devices", MM_CONF_INT, &c->max_devices, 1, 1 << 24},
+		{"stats", "max_devices", MM_CONF_INT, &c->max_devices, 1, 1 << 20},
 		{"stats", "max_peers", MM_CONF_INT, &c->max_peers, 1, 4096},
 		{"stats", "devices", MM_CONF_STR, &c->devices, 0, 0},
 		{"soc", "url", MM_CONF_STR, &c->url, 0, 0},

@@ -425,6 +425,16 @@ static void count_rc(struct gw_flows *f, int rc)
 		f->c.reporter_errors++;
 }
 
+/* A multicast or broadcast address: a group, whose members answer (if at
+ * all) from their own addresses, on flows of their own. */
+static int is_group(const struct gw_addr *a)
+{
+	if (a->family == 4)
+		return (a->ip[0] & 0xF0) == 0xE0 ||
+		       (a->ip[0] == 255 && a->ip[1] == 255 && a->ip[2] == 255 && a->ip[3] == 255);
+	return a->ip[0] == 0xFF;
+}
+
 static void sink_request(void *arg, const struct gw_msg *m, unsigned timeout_ms)
 {
 	struct gw_flows *f = arg;
@@ -432,6 +442,11 @@ static void sink_request(void *arg, const struct gw_msg *m, unsigned timeout_ms)
 	uint8_t key[MM_REPORTER_KEY_MAX];
 	char ct[46], st[46], ft[128];
 
+	/* A request to a group (an ECHONET Lite Get to 224.0.23.0) is answered
+	 * on other flows, so it never pairs here: it must not time out into a
+	 * No Response. An error answer still makes a record, unpaired. */
+	if (is_group(&f->cur->addr[m->from == GW_CLIENT ? GW_SERVER : GW_CLIENT]))
+		timeout_ms = MM_REPORTER_ANSWER_OPTIONAL;
 	party_texts(f, ct, st);
 	msg_base(f, m, &r, key, ft, ct, st, 1);
 	if (m->from == GW_CLIENT)

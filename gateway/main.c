@@ -147,6 +147,9 @@ static void on_packet(void *arg, const struct gw_packet *pk)
 	if (g->file_mode && later(&pk->ts, &g->now)) {
 		g->now = pk->ts;
 		tick(g, 0);
+	} else if (!g->file_mode) {
+		/* Live, each packet still counts in the interval of its own time. */
+		gw_stats_tick(g->stats, &pk->ts, 0, emit_event, g);
 	}
 	gw_stats_packet(g->stats, pk);
 	gw_flows_packet(g->flows, pk);
