@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "mamori/buf.h"
 #include "mamori/conf.h"
@@ -22,6 +23,8 @@
 #include "config.h"
 
 #define DEFAULT_ERRMAP MAMORI_DATADIR "/errmap"
+/* Run from the build tree before `make install`, the tables are the sources'. */
+#define SOURCE_ERRMAP MAMORI_SRC_DATADIR "/errmap"
 #define DEFAULT_SPOOL "/var/spool/mamori/gw"
 #define DEFAULT_STATUS "This message was sent from IDS not IoTGW"
 
@@ -58,7 +61,7 @@ void gw_config_init(struct gw_config *c)
 	c->timeout_ms = 5000;
 	c->max_pending = 65536;
 	c->max_raw = 1024;
-	c->errmap = dup_or_die(DEFAULT_ERRMAP);
+	c->errmap = dup_or_die(access(DEFAULT_ERRMAP, F_OK) == 0 ? DEFAULT_ERRMAP : SOURCE_ERRMAP);
 	c->max_flows = 65536;
 	c->max_memory = 64LL * 1024 * 1024;
 	c->max_buffer = 65536;
