@@ -42,14 +42,11 @@ gw_s6="fd77:$gw_n::2"
 
 # The EXIT trap: processes first (the ones this script started, then any
 # left inside its namespaces, such as the children of a loop), then the
-# namespaces, then $tmp. On failure the daemons' logs are shown first.
+# namespaces; on failure the daemons' logs are shown; then $tmp goes.
 gw_cleanup() {
   local rc=$? ns p f
-  if [ "$rc" -ne 0 ] && [ -d "${tmp:-}" ]; then
-    for f in gw.log soc.err tcpdump.err; do
-      [ -s "$tmp/$f" ] && { echo "--- $f (last lines)" >&2; tail -n 15 "$tmp/$f" >&2; }
-    done
-  fi
+  # A reader of our output that went away must not stop the cleanup.
+  trap '' PIPE
   # The shell's own "Killed" notices of its jobs are noise here.
   {
     for p in "${pids[@]}"; do
@@ -68,6 +65,11 @@ gw_cleanup() {
     ip netns del "$ns" 2>/dev/null || true
   done
   ip link del "$gw_ifc" 2>/dev/null || true
+  if [ "$rc" -ne 0 ] && [ -d "${tmp:-}" ]; then
+    for f in gw.log soc.err tcpdump.err; do
+      [ -s "$tmp/$f" ] && { echo "--- $f (last lines)" >&2; tail -n 15 "$tmp/$f" >&2; }
+    done
+  fi
   rm -rf "$tmp"
   exit "$rc"
 }
