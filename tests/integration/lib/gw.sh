@@ -45,7 +45,9 @@ gw_s6="fd77:$gw_n::2"
 # namespaces; on failure the daemons' logs are shown; then $tmp goes.
 gw_cleanup() {
   local rc=$? ns p f
-  # A reader of our output that went away must not stop the cleanup.
+  # Nothing may stop the cleanup half way: neither a failing command nor a
+  # reader of our output that went away.
+  set +e
   trap '' PIPE
   # The shell's own "Killed" notices of its jobs are noise here.
   {
