@@ -114,7 +114,11 @@ int gw_source_open_file(struct gw_source **out, const char *path, const char *fi
 		return MM_ENOMEM;
 	s->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
 	if (!s->p) {
-		snprintf(err, size, "%s: %s", path, ebuf);
+		/* libpcap names the file itself when it cannot open it. */
+		if (strncmp(ebuf, path, strlen(path)) == 0)
+			snprintf(err, size, "%s", ebuf);
+		else
+			snprintf(err, size, "%s: %s", path, ebuf);
 		free(s);
 		return MM_EIO;
 	}

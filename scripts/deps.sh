@@ -24,6 +24,7 @@ pkgs=(
   mosquitto mosquitto-clients       # a real MQTT broker and clients in the gateway tests
   libcoap3-bin                      # coap-server and coap-client in the gateway tests
   iproute2                          # network namespaces and veth pairs for the gateway tests
+  tcpdump                           # the gateway tests' independent capture of what was on the wire
   tshark                            # the packet decoder mamori-gw is benchmarked against
 )
 

@@ -5,7 +5,9 @@
  * What it reports, per connection:
  *   - each request as a request whose key is its number in the connection
  *     (a 32-bit big-endian count from 1), raw its head (request line and
- *     header fields);
+ *     header fields) followed by its body when that has a Content-Length
+ *     of at most 1 KiB (the decoder waits for the whole of it, except for
+ *     a request that says "Expect: 100-continue");
  *   - each final response as the response of the same number, since
  *     HTTP/1.1 answers pipelined requests in order (RFC 9112 section 9.3.2):
  *     a status of 400 or more is the proprietary code of data/errmap/
@@ -81,6 +83,7 @@ struct head {
 	char note[192];
 	/* From the header fields. */
 	int has_cl, has_te, te_chunked;
+	int has_expect;    /* "Expect" (100-continue): the body waits for the server */
 	uint64_t cl;
 };
 
@@ -448,6 +451,8 @@ static int fields(struct head *h, const uint8_t *s, size_t len, int trailer)
 				return R_STOP;
 		} else if (ieq(line, n, "transfer-encoding")) {
 			transfer_encoding(h, v, ve - vs);
+		} else if (ieq(line, n, "expect")) {
+			h->has_expect = 1;
 		}
 	}
 	return R_OK;
@@ -491,6 +496,24 @@ static long body(struct head *h, int none)
 	return (long)(h->len + (h->has_cl ? h->cl : 0));
 }
 
+/* A short body of known length goes into the record with its head: it is
+ * where a device says in its own words what went wrong, and where a request
+ * carries what was sent. Returns the body bytes to keep with the head, or -1
+ * to wait until they are all here, so that the record does not depend on
+ * how the message was cut into segments. A request with "Expect" does not
+ * wait: its body follows only the server's go-ahead (100 Continue), and a
+ * refusal may come instead; it keeps its head alone. */
+#define BODY_KEEP 1024
+static long short_body(const struct head *h, int none)
+{
+	if (none || h->has_expect || !h->has_cl || h->has_te || h->cl == 0 ||
+	    h->cl > BODY_KEEP)
+		return 0;
+	if (h->avail - h->len < h->cl)
+		return -1;
+	return (long)h->cl;
+}
+
 static long request(struct head *h)
 {
 	struct http_state *st = h->st;
@@ -499,6 +522,7 @@ static long request(struct head *h)
 	int kind = M_OTHER, rc;
 	size_t llen, next;
 	struct mm_cur c;
+	long keep;
 
 	mm_cur_init(&c, h->p, h->len);
 	line_end(&c, &llen, &next);
@@ -513,6 +537,8 @@ static long request(struct head *h)
 		return malformed_stop(h, "request Transfer-Encoding does not end in chunked");
 	if (h->has_te && h->has_cl)
 		note(h, "Transfer-Encoding and Content-Length both present");
+	if ((keep = short_body(h, 0)) < 0)
+		return 0;
 	st->nreq++;
 	if (st->nreq - st->nresp <= RING) {
 		st->ring_num[st->nreq % RING] = st->nreq;
@@ -523,6 +549,7 @@ static long request(struct head *h)
 	put_key(key, st->nreq);
 	if (h->sink->request) {
 		fill_msg(h, &m, key);
+		m.raw_len += (size_t)keep;
 		h->sink->request(h->sink->arg, &m, 0);
 	}
 	return body(h, 0);
@@ -540,6 +567,7 @@ static long response(struct head *h)
 	char text[8];
 	struct gw_msg m;
 	uint32_t n;
+	long keep;
 
 	mm_cur_init(&c, h->p, h->len);
 	line_end(&c, &llen, &next);
@@ -551,11 +579,14 @@ static long response(struct head *h)
 	/* Interim responses answer nothing and have no body. */
 	if (status < 200 && status != 101)
 		return (long)h->len;
-	n = ++st->nresp;
+	n = st->nresp + 1;
 	if (n <= st->nreq && st->ring_num[n % RING] == n)
 		kind = st->ring_method[n % RING];
 	else if (n <= st->nreq)
 		note(h, "request method not remembered (more than %d requests waiting)", RING);
+	if ((keep = short_body(h, kind == M_HEAD || status == 204 || status == 304)) < 0)
+		return 0;
+	st->nresp = n;
 	put_key(key, n);
 	if (status >= 400) {
 		snprintf(text, sizeof text, "%03u", status % 1000);
@@ -565,6 +596,7 @@ static long response(struct head *h)
 	}
 	if (h->sink->response) {
 		fill_msg(h, &m, key);
+		m.raw_len += (size_t)keep;
 		h->sink->response(h->sink->arg, &m, &rs);
 	}
 	/* The connection now carries another protocol, or a tunnel. */
