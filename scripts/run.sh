@@ -59,7 +59,7 @@ echo
 echo "# One attacker (203.0.113.66) provokes errors from an MQTT device and a Modbus"
 echo "# device behind two gateways: mamori-soc opens one incident that links both."
 now=$(date -u +%Y-%m-%dT%H:%M:%S.0Z)
-for r in "192.0.2.10 MQTT 20 Authentication Failed" "192.0.2.11 Modbus/TCP 31 Unsupported Command"; do
+for r in "192.0.2.10 MQTT 20 Authentication Failed" "192.0.2.11 Modbus/TCP 31 Invalid Argument"; do
   set -- $r
   rep=$1 proto=$2 code=$3
   shift 3
@@ -69,6 +69,19 @@ done >"$state/attack.jsonl"
 step "$m" send --to relp://127.0.0.1:2514 --spool "$state/spool" --stats 0 "$state/attack.jsonl"
 sleep 1.5
 step "$m" query incidents
+echo
+echo "# The gateway sensor: mamori-gw reads a capture of an IoT LAN (MQTT, Modbus/TCP,"
+echo "# CoAP, ECHONET Lite, HTTP; written by bench/gen_pcap), pairs each request with its"
+echo "# response, and sends the errors as X.1367 records to mamori-soc over RELP."
+"$bin/gen_pcap" mixed -n 3000 -o "$state/lan.pcap" 2>/dev/null
+printf '\n\033[1m$ %s\033[0m\n' "$bin/mamori-gw -r $state/lan.pcap --soc relp://127.0.0.1:2514 --spool $state/gw-spool | head -3"
+"$bin/mamori-gw" -r "$state/lan.pcap" --soc relp://127.0.0.1:2514 --spool "$state/gw-spool" \
+  >"$state/lan.jsonl" 2>"$state/gw.log"
+echo "(exit $?)"
+head -3 "$state/lan.jsonl"
+echo "... $(wc -l <"$state/lan.jsonl") records; $(grep -o 'records [0-9]* ([^)]*)' "$state/gw.log")"
+sleep 1
+step "$m" query events --protocol Modbus/TCP --limit 3
 echo
 echo "mamori-soc keeps running (pid $spid, store $state/soc.db). Try:"
 echo "  logger -n 127.0.0.1 -P 5514 -d --rfc5424 --msgid hello 'hello, SOC'"
