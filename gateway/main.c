@@ -172,11 +172,8 @@ static int open_sender(struct gw *g, const char *url)
 		return MM_EINVAL;
 	}
 	mm_sender_opts_default(&o);
-	if (mm_send_url_parse(url, &o.url) < 0) {
-		log_warnx("--soc: expected udp://, tcp://, tls://, relp:// or relp+tls://HOST:PORT"
-			  " or none: %s", url);
+	if (mm_send_url_parse(url, &o.url) < 0) /* checked at start */
 		return MM_EINVAL;
-	}
 	o.ca_file = g->cfg.ca;
 	o.cert_file = g->cfg.cert;
 	o.key_file = g->cfg.key;
@@ -504,6 +501,14 @@ int main(int argc, char **argv)
 				"[capture] interfaces\n");
 		status = 2;
 		goto out;
+	}
+	if (strcmp(url, "none") != 0) {
+		struct mm_send_url u;
+		if (mm_send_url_parse(url, &u) < 0) {
+			fprintf(stderr, "mamori-gw: --soc: expected udp://, tcp://, tls://, relp:// or "
+					"relp+tls://HOST:PORT or none: %s\n", url);
+			goto out;
+		}
 	}
 	if (check) {
 		printf("mamori-gw: configuration good (%zu tables, %zu entries)\n",
