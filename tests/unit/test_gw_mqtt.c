@@ -26,245 +26,30 @@
 
 #include <cmocka.h>
 
-#include "mamori/errmap.h"
-#include "sensor/sensor.h"
+#include "gw_decoder_check.h"
 
-#ifndef MAMORI_SRCDIR
-#define MAMORI_SRCDIR "."
-#endif
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define C GW_CLIENT
 #define S GW_SERVER
 
-/* ---- a sink that records every report ---- */
-
-#define MAX_REPORTS 32
-#define RAW_MAX 2048
-
-struct report {
-	char kind; /* 'q' request, 'r' response, 'e' error, 'p' periodic */
-	char protocol[16];
-	int from;
-	uint8_t key[GW_KEY_MAX];
-	size_t key_len;
-	uint8_t raw[RAW_MAX];
-	size_t raw_len;
-	int outcome;
-	uint64_t num;
-	unsigned std;
-	char text[16];
-	char detail[300];
-	unsigned timeout;
-};
-
-struct rec {
-	struct report r[MAX_REPORTS];
-	int n;
-};
-
-static struct report *record(void *arg, char kind, const struct gw_msg *m)
-{
-	struct rec *rc = arg;
-	struct report *r;
-
-	assert_true(rc->n < MAX_REPORTS);
-	r = &rc->r[rc->n++];
-	memset(r, 0, sizeof *r);
-	r->kind = kind;
-	assert_non_null(m->protocol);
-	assert_true(strlen(m->protocol) < sizeof r->protocol);
-	strncpy(r->protocol, m->protocol, sizeof r->protocol - 1);
-	r->from = m->from;
-	assert_true(m->key_len <= GW_KEY_MAX);
-	if (m->key_len)
-		memcpy(r->key, m->key, m->key_len);
-	r->key_len = m->key_len;
-	assert_true(m->raw_len <= RAW_MAX);
-	if (m->raw_len)
-		memcpy(r->raw, m->raw, m->raw_len);
-	r->raw_len = m->raw_len;
-	if (m->detail) {
-		assert_true(strlen(m->detail) < sizeof r->detail);
-		strncpy(r->detail, m->detail, sizeof r->detail - 1);
-	}
-	return r;
-}
-
-static void put_status(struct report *r, const struct mm_reporter_status *st)
-{
-	r->outcome = (int)st->outcome;
-	r->num = st->num;
-	r->std = st->std;
-	if (st->text) {
-		assert_true(strlen(st->text) < sizeof r->text);
-		strncpy(r->text, st->text, sizeof r->text - 1);
-	}
-}
-
-static void on_request(void *arg, const struct gw_msg *m, unsigned timeout_ms)
-{
-	record(arg, 'q', m)->timeout = timeout_ms;
-}
-
-static void on_response(void *arg, const struct gw_msg *m, const struct mm_reporter_status *st)
-{
-	put_status(record(arg, 'r', m), st);
-}
-
-static void on_error(void *arg, const struct gw_msg *m, const struct mm_reporter_status *st)
-{
-	put_status(record(arg, 'e', m), st);
-}
-
-static void on_periodic(void *arg, const struct gw_msg *m)
-{
-	record(arg, 'p', m);
-}
-
-/* ---- a feeder that honours data()'s contract as the flow tracker does ---- */
-
-#define FEED_MAX 70000
-
-struct feeder {
-	const struct gw_decoder *d;
-	void *state;
-	uint8_t buf[2][FEED_MAX];
-	size_t len[2];
-	uint64_t skip[2];
-	int stopped;
-	struct gw_sink sink;
-	struct rec rec;
-};
-
-static struct feeder *feeder_new(const struct gw_decoder *d)
-{
-	struct feeder *f = calloc(1, sizeof *f);
-
-	assert_non_null(f);
-	f->d = d;
-	f->state = calloc(1, d->state_size);
-	assert_non_null(f->state);
-	f->sink.request = on_request;
-	f->sink.response = on_response;
-	f->sink.error = on_error;
-	f->sink.periodic = on_periodic;
-	f->sink.arg = &f->rec;
-	return f;
-}
-
-static void feeder_free(struct feeder *f)
-{
-	free(f->state);
-	free(f);
-}
-
-/* Hands n bytes of one side to the decoder: appends them to what it kept,
- * calls data() while it consumes, drops what it asked to skip. The bytes
- * are passed in an allocation of exactly their length, so that a read past
- * n is caught by AddressSanitizer. */
-static void feed(struct feeder *f, int side, const uint8_t *p, size_t n)
-{
-	uint64_t s;
-
-	if (f->stopped)
-		return;
-	s = f->skip[side] < n ? f->skip[side] : n;
-	f->skip[side] -= s;
-	p += s;
-	n -= s;
-	assert_true(f->len[side] + n <= FEED_MAX);
-	memcpy(f->buf[side] + f->len[side], p, n);
-	f->len[side] += n;
-	while (f->len[side] > 0) {
-		uint8_t *copy = malloc(f->len[side]);
-		long r;
-
-		assert_non_null(copy);
-		memcpy(copy, f->buf[side], f->len[side]);
-		r = f->d->data(f->state, (enum gw_side)side, copy, f->len[side], &f->sink);
-		free(copy);
-		if (r == GW_STOP) {
-			f->stopped = 1;
-			return;
-		}
-		assert_true(r >= 0);
-		if (r == 0)
-			return;
-		if ((uint64_t)r >= f->len[side]) {
-			f->skip[side] = (uint64_t)r - f->len[side];
-			f->len[side] = 0;
-			return;
-		}
-		memmove(f->buf[side], f->buf[side] + r, f->len[side] - (size_t)r);
-		f->len[side] -= (size_t)r;
-	}
-}
-
-static size_t unhex(const char *hex, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-
-	for (const char *h = hex; *h;) {
-		int hi, lo;
-
-		if (*h == ' ') {
-			h++;
-			continue;
-		}
-		hi = h[0] >= 'a' ? h[0] - 'a' + 10 : h[0] >= 'A' ? h[0] - 'A' + 10 : h[0] - '0';
-		lo = h[1] >= 'a' ? h[1] - 'a' + 10 : h[1] >= 'A' ? h[1] - 'A' + 10 : h[1] - '0';
-		assert_true(hi >= 0 && hi < 16 && lo >= 0 && lo < 16);
-		assert_true(n < max);
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		h += 2;
-	}
-	return n;
-}
+/* Reports name their version, "MQTT 3.1.1" or "MQTT 5": each want says which. */
+static const struct gw_suite suite = {&gw_decoder_mqtt, NULL, 0, 0, 0};
 
 /* ---- cases ---- */
 
-struct seg {
-	int side;
-	const char *hex;
-};
-
-/* One expected report. key: hex, or 'text for a literal key. raw: the
- * index of the segment that is the raw bytes, or RAW_HEX with raw_hex. */
-struct want {
-	char kind;
-	const char *protocol;
-	int from;
-	const char *key;
-	int raw;
-	const char *raw_hex;
-	int outcome;
-	uint64_t num;
-	unsigned std; /* ERR_STD: the code; ERR_NUM: what mqtt.map must map num to */
-	const char *text;
-	const char *detail;
-};
-
-#define RAW_HEX (-1)
+/* Expected reports. key: hex, or 'text for a literal key. raw: the index
+ * of the segment that is the raw bytes; BADHEX gives them in hex. */
 #define M3 "MQTT 3.1.1"
 #define M5 "MQTT 5"
-#define REQ(p, from, key, raw, detail) {'q', p, from, key, raw, NULL, 0, 0, 0, NULL, detail}
-#define OK(p, from, key, raw, detail) {'r', p, from, key, raw, NULL, 0, 0, 0, NULL, detail}
+#define REQ(p, from, key, raw, detail) {'q', p, from, key, raw, NULL, 0, 0, 0, NULL, detail, 0}
+#define OK(p, from, key, raw, detail) {'r', p, from, key, raw, NULL, 0, 0, 0, NULL, detail, 0}
 #define FAIL(p, from, key, raw, num, text, std, detail)                                     \
-	{'r', p, from, key, raw, NULL, MM_REPORTER_ERR_NUM, num, std, text, detail}
-#define PER(p, key, raw, detail) {'p', p, C, key, raw, NULL, 0, 0, 0, NULL, detail}
+	{'r', p, from, key, raw, NULL, MM_REPORTER_ERR_NUM, num, std, text, detail, 0}
+#define PER(p, key, raw, detail) {'p', p, C, key, raw, NULL, 0, 0, 0, NULL, detail, 0}
 #define ERRN(p, from, raw, num, text, std, detail)                                          \
-	{'e', p, from, "", raw, NULL, MM_REPORTER_ERR_NUM, num, std, text, detail}
-#define BAD(p, from, raw, detail) {'e', p, from, "", raw, NULL, MM_REPORTER_ERR_STD, 0, 0x30, NULL, detail}
+	{'e', p, from, "", raw, NULL, MM_REPORTER_ERR_NUM, num, std, text, detail, 0}
+#define BAD(p, from, raw, detail) {'e', p, from, "", raw, NULL, MM_REPORTER_ERR_STD, 0, 0x30, NULL, detail, 0}
 #define BADHEX(p, from, hex, detail)                                                         \
-	{'e', p, from, "", RAW_HEX, hex, MM_REPORTER_ERR_STD, 0, 0x30, NULL, detail}
-
-struct tcase {
-	const char *name;
-	struct seg seg[10];
-	struct want want[12];
-	int stops; /* the decoder must have returned GW_STOP */
-};
+	{'e', p, from, "", GW_RAW_LIT, hex, MM_REPORTER_ERR_STD, 0, 0x30, NULL, detail, 0}
 
 /* Captured from mosquitto 2.0.11 (see the top of the file). */
 #define CONNECT311_WRONG "101c00044d51545404c2003c0004633331310003646576000577726f6e67"
@@ -274,7 +59,7 @@ struct tcase {
 #define CONNECT311_OK "101e00044d51545404c2003c0005633331316200036465760006736563726574"
 #define CONNACK311_OK "20020000"
 
-static const struct tcase cases[] = {
+static const struct gw_case cases[] = {
 	{"3.1.1 wrong password: mosquitto answers 5, read as 4",
 	 {{C, CONNECT311_WRONG}, {S, "20020005"}},
 	 {REQ(M3, C, "43", 0, NULL),
@@ -488,110 +273,10 @@ static const struct tcase cases[] = {
 	 1},
 };
 
-static size_t seg_bytes(const struct seg *s, uint8_t *out, size_t max)
-{
-	return unhex(s->hex, out, max);
-}
-
-/* How a case's segments are cut before feeding. */
-enum cut {
-	WHOLE,      /* each segment in one call */
-	BYTES,      /* one byte per call */
-	SPLIT,      /* segment `which` cut at `at` */
-	COALESCE,   /* consecutive segments of one side in one call */
-};
-
-static struct feeder *run(const struct tcase *tc, enum cut cut, int which, size_t at)
-{
-	struct feeder *f = feeder_new(&gw_decoder_mqtt);
-	uint8_t b[4096];
-
-	for (int i = 0; i < (int)NELEM(tc->seg) && tc->seg[i].hex; i++) {
-		size_t n = seg_bytes(&tc->seg[i], b, sizeof b);
-		int side = tc->seg[i].side;
-
-		if (cut == BYTES) {
-			for (size_t j = 0; j < n; j++)
-				feed(f, side, b + j, 1);
-		} else if (cut == SPLIT && i == which) {
-			feed(f, side, b, at);
-			feed(f, side, b + at, n - at);
-		} else if (cut == COALESCE) {
-			/* Gather this side's following segments first. */
-			while (i + 1 < (int)NELEM(tc->seg) && tc->seg[i + 1].hex &&
-			       tc->seg[i + 1].side == side)
-				n += seg_bytes(&tc->seg[++i], b + n, sizeof b - n);
-			feed(f, side, b, n);
-		} else {
-			feed(f, side, b, n);
-		}
-	}
-	return f;
-}
-
-static void check_want(const struct tcase *tc, int i, const struct report *r,
-		       const struct want *w, int raw_prefix)
-{
-	uint8_t exp[4096];
-	size_t n;
-
-	if (r->kind != w->kind || strcmp(r->protocol, w->protocol) != 0 || r->from != w->from)
-		fail_msg("%s: report %d is %c %s from %d, want %c %s from %d", tc->name, i, r->kind,
-			 r->protocol, r->from, w->kind, w->protocol, w->from);
-	if (w->key[0] == '\'') {
-		n = strlen(w->key + 1);
-		memcpy(exp, w->key + 1, n);
-	} else {
-		n = unhex(w->key, exp, sizeof exp);
-	}
-	if (r->key_len != n || memcmp(r->key, exp, n) != 0)
-		fail_msg("%s: report %d key differs (%zu bytes, want %zu)", tc->name, i, r->key_len,
-			 n);
-	n = w->raw == RAW_HEX ? unhex(w->raw_hex, exp, sizeof exp)
-			      : seg_bytes(&tc->seg[w->raw], exp, sizeof exp);
-	if (raw_prefix ? r->raw_len > n || r->raw_len == 0 : r->raw_len != n)
-		fail_msg("%s: report %d raw is %zu bytes, want %zu", tc->name, i, r->raw_len, n);
-	if (memcmp(r->raw, exp, r->raw_len) != 0)
-		fail_msg("%s: report %d raw bytes differ", tc->name, i);
-	if (r->outcome != w->outcome)
-		fail_msg("%s: report %d outcome %d, want %d", tc->name, i, r->outcome, w->outcome);
-	if (w->outcome == MM_REPORTER_ERR_NUM &&
-	    (r->num != w->num || strcmp(r->text, w->text) != 0))
-		fail_msg("%s: report %d code %llu \"%s\", want %llu \"%s\"", tc->name, i,
-			 (unsigned long long)r->num, r->text, (unsigned long long)w->num, w->text);
-	if (w->outcome == MM_REPORTER_ERR_STD && r->std != w->std)
-		fail_msg("%s: report %d std 0x%02X, want 0x%02X", tc->name, i, r->std, w->std);
-	if (strcmp(r->detail, w->detail ? w->detail : "") != 0)
-		fail_msg("%s: report %d detail \"%s\", want \"%s\"", tc->name, i, r->detail,
-			 w->detail ? w->detail : "");
-	if (r->kind == 'q' && r->timeout != 0)
-		fail_msg("%s: report %d timeout %u", tc->name, i, r->timeout);
-}
-
-static void check_case(const struct tcase *tc, const struct feeder *f, int raw_prefix)
-{
-	int nw = 0;
-
-	while (nw < (int)NELEM(tc->want) && tc->want[nw].kind)
-		nw++;
-	if (f->rec.n != nw)
-		fail_msg("%s: %d reports, want %d", tc->name, f->rec.n, nw);
-	for (int i = 0; i < nw; i++)
-		check_want(tc, i, &f->rec.r[i], &tc->want[i],
-			   raw_prefix && tc->want[i].outcome == MM_REPORTER_ERR_STD);
-	if (f->stopped != tc->stops)
-		fail_msg("%s: stopped %d, want %d", tc->name, f->stopped, tc->stops);
-}
-
 static void test_cases_whole(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct feeder *f = run(&cases[i], WHOLE, 0, 0);
-
-		check_case(&cases[i], f, 0);
-		feeder_free(f);
-	}
+	gw_check_cases_whole(&suite, cases, NELEM(cases));
 }
 
 /* The same streams in one-byte calls, in two pieces cut at every offset
@@ -600,27 +285,8 @@ static void test_cases_whole(void **state)
  * alone carries what was at hand, so there only a prefix is required. */
 static void test_cases_split(void **state)
 {
-	uint8_t b[4096];
-
 	(void)state;
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct feeder *f = run(&cases[i], BYTES, 0, 0);
-
-		check_case(&cases[i], f, 1);
-		feeder_free(f);
-		f = run(&cases[i], COALESCE, 0, 0);
-		check_case(&cases[i], f, 1);
-		feeder_free(f);
-		for (int s = 0; s < (int)NELEM(cases[i].seg) && cases[i].seg[s].hex; s++) {
-			size_t n = seg_bytes(&cases[i].seg[s], b, sizeof b);
-
-			for (size_t at = 0; at <= n; at++) {
-				f = run(&cases[i], SPLIT, s, at);
-				check_case(&cases[i], f, 1);
-				feeder_free(f);
-			}
-		}
-	}
+	gw_check_cases_cut(&suite, cases, NELEM(cases));
 }
 
 /* Every proper prefix of a valid packet is incomplete: data() returns 0,
@@ -643,22 +309,16 @@ static void test_truncations(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(packets); i++) {
-		size_t n = unhex(packets[i].hex, b, sizeof b);
+		size_t n = gw_unhex(packets[i].hex, b, sizeof b);
 
 		for (size_t k = 1; k < n; k++) {
-			struct feeder *f = feeder_new(&gw_decoder_mqtt);
-			uint8_t *copy = malloc(k);
-			long r;
+			struct gw_feeder *f = gw_feeder_new(&suite);
+			long r = gw_data(f, packets[i].side, b, k);
 
-			assert_non_null(copy);
-			memcpy(copy, b, k);
-			r = gw_decoder_mqtt.data(f->state, (enum gw_side)packets[i].side, copy, k,
-						 &f->sink);
-			free(copy);
-			if (r != 0 || f->rec.n != 0)
+			if (r != 0 || f->n != 0)
 				fail_msg("packet %zu cut at %zu: returned %ld with %d reports", i, k,
-					 r, f->rec.n);
-			feeder_free(f);
+					 r, f->n);
+			gw_feeder_free(f);
 		}
 	}
 }
@@ -680,28 +340,28 @@ static void test_large_publish(void **state)
 	stream[total] = 0xc0; /* PINGREQ */
 	stream[total + 1] = 0x00;
 	for (size_t c = 0; c < NELEM(cuts); c++) {
-		struct feeder *f = feeder_new(&gw_decoder_mqtt);
+		struct gw_feeder *f = gw_feeder_new(&suite);
 
 		/* In pieces of cuts[c] bytes. */
 		for (size_t at = 0; at < total + 2; at += cuts[c]) {
 			size_t n = total + 2 - at < cuts[c] ? total + 2 - at : cuts[c];
 
-			feed(f, C, stream + at, n);
+			gw_feed(f, C, stream + at, n);
 		}
-		assert_int_equal(f->rec.n, 3);
-		assert_int_equal(f->rec.r[0].kind, 'q');
-		assert_int_equal(f->rec.r[0].key_len, 4);
-		assert_memory_equal(f->rec.r[0].key, "Pc\x00\x02", 4);
-		assert_int_equal(f->rec.r[0].raw_len, sizeof head);
-		assert_memory_equal(f->rec.r[0].raw, head, sizeof head);
-		assert_int_equal(f->rec.r[1].kind, 'p');
-		assert_int_equal(f->rec.r[1].key_len, 5);
-		assert_memory_equal(f->rec.r[1].key, "big/t", 5);
-		assert_int_equal(f->rec.r[1].raw_len, sizeof head);
-		assert_int_equal(f->rec.r[2].kind, 'q');
-		assert_memory_equal(f->rec.r[2].key, "I", 1);
+		assert_int_equal(f->n, 3);
+		assert_int_equal(f->r[0].kind, 'q');
+		assert_int_equal(f->r[0].key_len, 4);
+		assert_memory_equal(f->r[0].key, "Pc\x00\x02", 4);
+		assert_int_equal(f->r[0].raw_len, sizeof head);
+		assert_memory_equal(f->r[0].raw, head, sizeof head);
+		assert_int_equal(f->r[1].kind, 'p');
+		assert_int_equal(f->r[1].key_len, 5);
+		assert_memory_equal(f->r[1].key, "big/t", 5);
+		assert_int_equal(f->r[1].raw_len, sizeof head);
+		assert_int_equal(f->r[2].kind, 'q');
+		assert_memory_equal(f->r[2].key, "I", 1);
 		assert_false(f->stopped);
-		feeder_free(f);
+		gw_feeder_free(f);
 	}
 	free(stream);
 }
@@ -711,15 +371,15 @@ static void test_large_publish(void **state)
 static void test_several_in_one_call(void **state)
 {
 	uint8_t b[256];
-	size_t n = unhex("c000 c000 c000 c0", b, sizeof b);
-	struct feeder *f = feeder_new(&gw_decoder_mqtt);
+	size_t n = gw_unhex("c000 c000 c000 c0", b, sizeof b);
+	struct gw_feeder *f = gw_feeder_new(&suite);
 	long r;
 
 	(void)state;
-	r = gw_decoder_mqtt.data(f->state, GW_CLIENT, b, n, &f->sink);
+	r = gw_data(f, GW_CLIENT, b, n);
 	assert_int_equal(r, 6);
-	assert_int_equal(f->rec.n, 3);
-	feeder_free(f);
+	assert_int_equal(f->n, 3);
+	gw_feeder_free(f);
 }
 
 /* A hole in the stream cannot be decoded past; the state is small. */
@@ -740,29 +400,8 @@ static void test_gap_and_state(void **state)
  * publish Authorization Failed). */
 static void test_errmap(void **state)
 {
-	struct mm_errmap *map = NULL;
-	struct mm_errmap_err err;
-	int checked = 0;
-
 	(void)state;
-	if (mm_errmap_load_file(&map, MAMORI_SRCDIR "/data/errmap/mqtt.map", &err) != 0)
-		fail_msg("mqtt.map:%d: %s", err.line, err.msg);
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		for (size_t j = 0; j < NELEM(cases[i].want) && cases[i].want[j].kind; j++) {
-			const struct want *w = &cases[i].want[j];
-			struct mm_errmap_result r;
-
-			if (w->outcome != MM_REPORTER_ERR_NUM)
-				continue;
-			assert_int_equal(mm_errmap_lookup_num(map, w->protocol, NULL, w->num, &r), 0);
-			if (r.code != w->std)
-				fail_msg("%s: %s code 0x%llX maps to %02X, want %02X", cases[i].name,
-					 w->protocol, (unsigned long long)w->num, r.code, w->std);
-			checked++;
-		}
-	}
-	assert_true(checked >= 10);
-	mm_errmap_free(map);
+	gw_check_cases_map(&suite, "mqtt.map", cases, NELEM(cases), 10);
 }
 
 int main(void)
