@@ -435,41 +435,53 @@ static int is_group(const struct gw_addr *a)
 	return a->ip[0] == 0xFF;
 }
 
-static void sink_request(void *arg, const struct gw_msg *m, unsigned timeout_ms)
-{
-	struct gw_flows *f = arg;
+/* What a sink callback builds for the reporter: the message, and the key
+ * and texts it points into. */
+struct report {
 	struct mm_reporter_msg r;
 	uint8_t key[MM_REPORTER_KEY_MAX];
 	char ct[46], st[46], ft[128];
+};
+
+/* Fills rp from m as msg_base() does, with `requester` the side that asks
+ * and the other the side that answers. */
+static void report_init(struct gw_flows *f, const struct gw_msg *m, struct report *rp, int ports,
+			enum gw_side requester)
+{
+	party_texts(f, rp->ct, rp->st);
+	msg_base(f, m, &rp->r, rp->key, rp->ft, rp->ct, rp->st, ports);
+	if (requester == GW_CLIENT)
+		set_parties(&rp->r, rp->ct, rp->st);
+	else
+		set_parties(&rp->r, rp->st, rp->ct);
+}
+
+static enum gw_side other_side(enum gw_side s)
+{
+	return s == GW_CLIENT ? GW_SERVER : GW_CLIENT;
+}
+
+static void sink_request(void *arg, const struct gw_msg *m, unsigned timeout_ms)
+{
+	struct gw_flows *f = arg;
+	struct report rp;
 
 	/* A request to a group (an ECHONET Lite Get to 224.0.23.0) is answered
 	 * on other flows, so it never pairs here: it must not time out into a
 	 * No Response. An error answer still makes a record, unpaired. */
-	if (is_group(&f->cur->addr[m->from == GW_CLIENT ? GW_SERVER : GW_CLIENT]))
+	if (is_group(&f->cur->addr[other_side(m->from)]))
 		timeout_ms = MM_REPORTER_ANSWER_OPTIONAL;
-	party_texts(f, ct, st);
-	msg_base(f, m, &r, key, ft, ct, st, 1);
-	if (m->from == GW_CLIENT)
-		set_parties(&r, ct, st);
-	else
-		set_parties(&r, st, ct);
-	count_rc(f, mm_reporter_request(f->rep, &r, timeout_ms ? timeout_ms : f->o.timeout_ms));
+	report_init(f, m, &rp, 1, m->from);
+	count_rc(f, mm_reporter_request(f->rep, &rp.r, timeout_ms ? timeout_ms : f->o.timeout_ms));
 }
 
 static void sink_response(void *arg, const struct gw_msg *m, const struct mm_reporter_status *s)
 {
 	struct gw_flows *f = arg;
-	struct mm_reporter_msg r;
-	uint8_t key[MM_REPORTER_KEY_MAX];
-	char ct[46], st[46], ft[128];
+	struct report rp;
 
-	party_texts(f, ct, st);
-	msg_base(f, m, &r, key, ft, ct, st, 1);
-	if (m->from == GW_SERVER)
-		set_parties(&r, ct, st);
-	else
-		set_parties(&r, st, ct);
-	count_rc(f, mm_reporter_response(f->rep, &r, s));
+	report_init(f, m, &rp, 1, other_side(m->from));
+	count_rc(f, mm_reporter_response(f->rep, &rp.r, s));
 }
 
 /* The client asks and the server answers, whoever sent the bad bytes: they
@@ -477,40 +489,30 @@ static void sink_response(void *arg, const struct gw_msg *m, const struct mm_rep
 static void sink_error(void *arg, const struct gw_msg *m, const struct mm_reporter_status *s)
 {
 	struct gw_flows *f = arg;
-	struct mm_reporter_msg r;
-	uint8_t key[MM_REPORTER_KEY_MAX];
-	char ct[46], st[46], ft[128];
+	struct report rp;
 
-	party_texts(f, ct, st);
-	msg_base(f, m, &r, key, ft, ct, st, 1);
-	set_parties(&r, ct, st);
+	report_init(f, m, &rp, 1, GW_CLIENT);
 	if (m->from == GW_CLIENT) {
-		count_rc(f, mm_reporter_report(f->rep, &r, "", 0, s));
+		count_rc(f, mm_reporter_report(f->rep, &rp.r, "", 0, s));
 	} else {
-		r.raw = "";
-		r.raw_len = 0;
-		count_rc(f, mm_reporter_report(f->rep, &r, m->raw ? m->raw : "",
+		rp.r.raw = "";
+		rp.r.raw_len = 0;
+		count_rc(f, mm_reporter_report(f->rep, &rp.r, m->raw ? m->raw : "",
 					       m->raw ? m->raw_len : 0, s));
 	}
 }
 
+/* A periodic message's sender is the responder: the other side expects it. */
 static void sink_periodic(void *arg, const struct gw_msg *m)
 {
 	struct gw_flows *f = arg;
-	struct mm_reporter_msg r;
-	uint8_t key[MM_REPORTER_KEY_MAX];
-	char ct[46], st[46], ft[128];
+	struct report rp;
 	int i = f->cur->dec_index;
 
 	if (i < 0 || i >= N_DECODERS_MAX || f->o.silence[i] != 1)
 		return;
-	party_texts(f, ct, st);
-	msg_base(f, m, &r, key, ft, ct, st, 0);
-	if (m->from == GW_CLIENT)
-		set_parties(&r, st, ct);
-	else
-		set_parties(&r, ct, st);
-	count_rc(f, mm_reporter_periodic(f->rep, &r, 0));
+	report_init(f, m, &rp, 0, other_side(m->from));
+	count_rc(f, mm_reporter_periodic(f->rep, &rp.r, 0));
 }
 
 /* ---- the table ---- */

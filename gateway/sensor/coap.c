@@ -238,15 +238,6 @@ static struct coap_obs *coap_obs_find(struct coap_state *s, const struct coap_ms
 	return NULL;
 }
 
-static void coap_msg_init(struct gw_msg *g, enum gw_side from, const uint8_t *p, size_t n)
-{
-	memset(g, 0, sizeof *g);
-	g->protocol = COAP_PROTOCOL;
-	g->from = from;
-	g->raw = p;
-	g->raw_len = n;
-}
-
 static void coap_request(struct coap_state *s, enum gw_side from, const uint8_t *p, size_t n,
 			 const struct coap_msg *m, const struct gw_sink *sink)
 {
@@ -282,7 +273,7 @@ static void coap_request(struct coap_state *s, enum gw_side from, const uint8_t 
 	else
 		snprintf(detail, sizeof detail, "method 0.%02u %s", m->code & 31,
 			 m->path[0] ? m->path : "/");
-	coap_msg_init(&g, from, p, n);
+	gw_msg_init(&g, COAP_PROTOCOL, from, p, n);
 	g.key = m->token;
 	g.key_len = m->tkl;
 	g.detail = detail;
@@ -307,7 +298,7 @@ static void coap_response(struct coap_state *s, enum gw_side from, const uint8_t
 		s->con_resp_seen[i] = 1;
 		s->con_resp_mid[i] = (uint16_t)m->mid;
 	}
-	coap_msg_init(&g, from, p, n);
+	gw_msg_init(&g, COAP_PROTOCOL, from, p, n);
 	g.key = m->token;
 	g.key_len = m->tkl;
 
@@ -386,7 +377,7 @@ static void coap_empty(struct coap_state *s, enum gw_side from, const uint8_t *p
 	r->answered = 1;
 	if (m->type == COAP_ACK)
 		return; /* a separate response is to come, by token */
-	coap_msg_init(&g, from, p, n);
+	gw_msg_init(&g, COAP_PROTOCOL, from, p, n);
 	g.key = r->token;
 	g.key_len = r->tkl;
 	g.detail = "Reset";
@@ -405,14 +396,7 @@ static long coap_data(void *state, enum gw_side from, const uint8_t *p, size_t n
 	char detail[112];
 
 	if (coap_parse(p, n, &m, detail, sizeof detail) < 0) {
-		struct gw_msg g;
-		struct mm_reporter_status st = {0};
-
-		coap_msg_init(&g, from, p, n);
-		g.detail = detail;
-		st.outcome = MM_REPORTER_ERR_STD;
-		st.std = 0x30;
-		sink->error(sink->arg, &g, &st);
+		gw_report_malformed(sink, COAP_PROTOCOL, from, p, n, detail);
 		return 0;
 	}
 	if (m.code == 0)

@@ -302,20 +302,16 @@ static void el_request_detail(const struct el_frame *f, char *out, size_t size)
 static void el_report(const struct el_frame *f, enum gw_side from, const uint8_t *p, size_t n,
 		      const struct gw_sink *sink)
 {
-	struct gw_msg m = {0};
+	struct gw_msg m;
 	struct mm_reporter_status st = {0};
 	uint8_t tid[2] = {(uint8_t)(f->tid >> 8), (uint8_t)f->tid};
 	uint8_t stream[4];
-	char detail[160], text[16];
+	char detail[160], text[GW_CODE_TEXT];
 
-	m.protocol = EL_PROTOCOL;
-	m.from = from;
+	gw_msg_init(&m, EL_PROTOCOL, from, p, n);
 	m.key = tid;
 	m.key_len = sizeof tid;
-	m.raw = p;
-	m.raw_len = n;
-	snprintf(text, sizeof text, "0x%02X", f->esv);
-	st.text = text;
+	st.text = gw_code_hex(text, f->esv);
 
 	switch (f->esv) {
 	case 0x60: /* SetI: answered only when it fails (SetI_SNA) */
@@ -371,17 +367,7 @@ static long el_data(void *state, enum gw_side from, const uint8_t *p, size_t n,
 		return 0;
 	}
 	if (rc < 0) {
-		struct gw_msg m = {0};
-		struct mm_reporter_status st = {0};
-
-		m.protocol = EL_PROTOCOL;
-		m.from = from;
-		m.raw = p;
-		m.raw_len = n;
-		m.detail = detail;
-		st.outcome = MM_REPORTER_ERR_STD;
-		st.std = 0x30;
-		sink->error(sink->arg, &m, &st);
+		gw_report_malformed(sink, EL_PROTOCOL, from, p, n, detail);
 		return 0;
 	}
 	el_report(&f, from, p, n, sink);

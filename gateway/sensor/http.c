@@ -93,32 +93,23 @@ struct head {
 
 /* ---- reporting ---- */
 
-static void note(struct head *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct head *h, const char *fmt, ...)
+/* Sets h up over the n bytes at p that `from` sent. */
+static void head_init(struct head *h, struct http_state *st, enum gw_side from, const uint8_t *p,
+		      size_t n, const struct gw_sink *sink)
 {
-	size_t used = strlen(h->note);
-	va_list ap;
-
-	if (used && used + 2 < sizeof h->note) {
-		memcpy(h->note + used, "; ", 3);
-		used += 2;
-	}
-	if (used + 1 >= sizeof h->note)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(h->note + used, sizeof h->note - used, fmt, ap);
-	va_end(ap);
+	memset(h, 0, sizeof *h);
+	h->st = st;
+	h->sink = sink;
+	h->from = from;
+	h->p = p;
+	h->avail = n;
 }
 
 static void fill_msg(struct head *h, struct gw_msg *m, const uint8_t *key)
 {
-	memset(m, 0, sizeof *m);
-	m->protocol = "HTTP";
-	m->from = h->from;
+	gw_msg_init(m, "HTTP", h->from, h->p, h->len);
 	m->key = key;
 	m->key_len = 4;
-	m->raw = h->p;
-	m->raw_len = h->len;
 	m->detail = h->note[0] ? h->note : NULL;
 }
 
@@ -136,19 +127,10 @@ static void vmalformed(struct head *h, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 static void vmalformed(struct head *h, const char *fmt, va_list ap)
 {
-	struct mm_reporter_status st = {MM_REPORTER_ERR_STD, 0, NULL, 0x30, NULL};
-	struct gw_msg m;
-
-	vsnprintf(h->note, sizeof h->note, fmt, ap);
-	if (!h->sink->error)
-		return;
-	memset(&m, 0, sizeof m);
-	m.protocol = "HTTP";
-	m.from = h->from;
-	m.raw = h->p;
-	m.raw_len = h->len ? h->len : (h->avail < HEAD_MAX ? h->avail : HEAD_MAX);
-	m.detail = h->note;
-	h->sink->error(h->sink->arg, &m, &st);
+	h->note[0] = '\0';
+	gw_vnote(h->note, sizeof h->note, fmt, ap);
+	gw_report_malformed(h->sink, "HTTP", h->from, h->p,
+			    h->len ? h->len : (h->avail < HEAD_MAX ? h->avail : HEAD_MAX), h->note);
 }
 
 /* vmalformed(), returning R_STOP for the syntax checks... */
@@ -477,6 +459,24 @@ static size_t head_end(const uint8_t *p, size_t n)
 
 /* ---- messages ---- */
 
+/* Checks a whole head: its start line (a request line from the client, a
+ * status line from the server) and its header fields. R_OK with the
+ * request method's kind or the response's status, or R_STOP. */
+static int head_check(struct head *h, int *kind, unsigned *status)
+{
+	size_t llen, next;
+	struct mm_cur c;
+	int rc;
+
+	mm_cur_init(&c, h->p, h->len);
+	line_end(&c, &llen, &next);
+	rc = h->from == GW_CLIENT ? request_line(h, h->p, llen, 1, kind)
+				  : status_line(h, h->p, llen, 1, status);
+	if (rc == R_OK)
+		rc = fields(h, h->p + next, h->len - next, 0);
+	return rc;
+}
+
 /* Where the message's body ends, as data() returns it: head plus body
  * length, or the head alone with the side's state set for what follows. */
 static long body(struct head *h, int none)
@@ -519,24 +519,17 @@ static long request(struct head *h)
 	struct http_state *st = h->st;
 	uint8_t key[4];
 	struct gw_msg m;
-	int kind = M_OTHER, rc;
-	size_t llen, next;
-	struct mm_cur c;
+	int kind = M_OTHER;
 	long keep;
 
-	mm_cur_init(&c, h->p, h->len);
-	line_end(&c, &llen, &next);
-	rc = request_line(h, h->p, llen, 1, &kind);
-	if (rc == R_OK)
-		rc = fields(h, h->p + next, h->len - next, 0);
-	if (rc != R_OK)
+	if (head_check(h, &kind, NULL) != R_OK)
 		return GW_STOP;
 	/* RFC 9112 section 6.3: a server must answer 400 to a request whose
 	 * final transfer coding is not chunked, since its length is unknown. */
 	if (h->has_te && !h->te_chunked)
 		return malformed_stop(h, "request Transfer-Encoding does not end in chunked");
 	if (h->has_te && h->has_cl)
-		note(h, "Transfer-Encoding and Content-Length both present");
+		gw_note(h->note, sizeof h->note, "Transfer-Encoding and Content-Length both present");
 	if ((keep = short_body(h, 0)) < 0)
 		return 0;
 	st->nreq++;
@@ -560,21 +553,14 @@ static long response(struct head *h)
 	struct mm_reporter_status rs = {MM_REPORTER_OK, 0, NULL, 0, NULL};
 	struct http_state *st = h->st;
 	unsigned status = 0;
-	int kind = M_UNKNOWN, rc;
-	size_t llen, next;
-	struct mm_cur c;
+	int kind = M_UNKNOWN;
 	uint8_t key[4];
 	char text[8];
 	struct gw_msg m;
 	uint32_t n;
 	long keep;
 
-	mm_cur_init(&c, h->p, h->len);
-	line_end(&c, &llen, &next);
-	rc = status_line(h, h->p, llen, 1, &status);
-	if (rc == R_OK)
-		rc = fields(h, h->p + next, h->len - next, 0);
-	if (rc != R_OK)
+	if (head_check(h, NULL, &status) != R_OK)
 		return GW_STOP;
 	/* Interim responses answer nothing and have no body. */
 	if (status < 200 && status != 101)
@@ -583,7 +569,8 @@ static long response(struct head *h)
 	if (n <= st->nreq && st->ring_num[n % RING] == n)
 		kind = st->ring_method[n % RING];
 	else if (n <= st->nreq)
-		note(h, "request method not remembered (more than %d requests waiting)", RING);
+		gw_note(h->note, sizeof h->note,
+			"request method not remembered (more than %d requests waiting)", RING);
 	if ((keep = short_body(h, kind == M_HEAD || status == 204 || status == 304)) < 0)
 		return 0;
 	st->nresp = n;
@@ -615,12 +602,7 @@ static long message(struct http_state *st, enum gw_side from, const uint8_t *p, 
 	struct mm_cur c;
 	int rc, kind, complete;
 
-	memset(&h, 0, sizeof h);
-	h.st = st;
-	h.sink = sink;
-	h.from = from;
-	h.p = p;
-	h.avail = n;
+	head_init(&h, st, from, p, n, sink);
 	/* RFC 9112 section 2.2: empty lines before a request line are
 	 * ignored (clients send a CRLF after a POST body). */
 	if (from == GW_CLIENT && (p[0] == '\n' || (p[0] == '\r' && n > 1 && p[1] == '\n')))
@@ -662,12 +644,7 @@ static long chunk_size(struct http_state *st, enum gw_side from, const uint8_t *
 	size_t llen, next, i = 0;
 	uint64_t size = 0;
 
-	memset(&h, 0, sizeof h);
-	h.st = st;
-	h.sink = sink;
-	h.from = from;
-	h.p = p;
-	h.avail = n;
+	head_init(&h, st, from, p, n, sink);
 	mm_cur_init(&c, p, n < CHUNK_LINE_MAX ? n : CHUNK_LINE_MAX);
 	if (!line_end(&c, &llen, &next)) {
 		if (n >= CHUNK_LINE_MAX) {
@@ -707,11 +684,7 @@ static long chunk_end(struct http_state *st, enum gw_side from, const uint8_t *p
 	}
 	if (n < 2 && p[0] == '\r')
 		return 0;
-	memset(&h, 0, sizeof h);
-	h.st = st;
-	h.sink = sink;
-	h.from = from;
-	h.p = p;
+	head_init(&h, st, from, p, n, sink);
 	h.len = n < 2 ? n : 2;
 	return malformed_stop(&h, "chunk data not followed by a line end");
 }
@@ -723,12 +696,7 @@ static long trailer(struct http_state *st, enum gw_side from, const uint8_t *p, 
 	struct head h;
 	size_t len;
 
-	memset(&h, 0, sizeof h);
-	h.st = st;
-	h.sink = sink;
-	h.from = from;
-	h.p = p;
-	h.avail = n;
+	head_init(&h, st, from, p, n, sink);
 	if (n == 1 && p[0] == '\r')
 		return 0;
 	if (p[0] == '\n' || (p[0] == '\r' && p[1] == '\n')) {
@@ -750,9 +718,11 @@ static long trailer(struct http_state *st, enum gw_side from, const uint8_t *p, 
 	return (long)len;
 }
 
-static long step(struct http_state *st, enum gw_side from, const uint8_t *p, size_t n,
+static long step(void *state, enum gw_side from, const uint8_t *p, size_t n,
 		 const struct gw_sink *sink)
 {
+	struct http_state *st = state;
+
 	switch (st->dir[from]) {
 	case S_CHUNK_SIZE:
 		return chunk_size(st, from, p, n, sink);
@@ -772,22 +742,9 @@ static long step(struct http_state *st, enum gw_side from, const uint8_t *p, siz
 static long http_data(void *state, enum gw_side from, const uint8_t *p, size_t n,
 		      const struct gw_sink *sink)
 {
-	size_t pos = 0;
-
 	if (from != GW_CLIENT && from != GW_SERVER)
 		return GW_STOP;
-	while (pos < n) {
-		long r = step(state, from, p + pos, n - pos, sink);
-
-		if (r == GW_STOP)
-			return GW_STOP;
-		if (r == 0)
-			break;
-		if ((size_t)r > n - pos)
-			return (long)pos + r;
-		pos += (size_t)r;
-	}
-	return (long)pos;
+	return gw_stream_data(state, from, p, n, sink, step);
 }
 
 /* Only a body that runs to the connection's end survives a hole: anywhere

@@ -91,27 +91,6 @@ static const char *mb_exception_name(unsigned code)
 	}
 }
 
-/*
- * Reports a malformed ADU. raw is its MBAP header when the header is what
- * is wrong (the same bytes however the stream was cut into segments), the
- * whole ADU otherwise.
- */
-static void mb_malformed(const struct gw_sink *sink, enum gw_side from, const uint8_t *p,
-			 size_t n, const char *detail)
-{
-	struct gw_msg m = {0};
-	struct mm_reporter_status st = {0};
-
-	m.protocol = MB_PROTOCOL;
-	m.from = from;
-	m.raw = p;
-	m.raw_len = n;
-	m.detail = detail;
-	st.outcome = MM_REPORTER_ERR_STD;
-	st.std = 0x30;
-	sink->error(sink->arg, &m, &st);
-}
-
 /* Reports one whole ADU (adu_len bytes at p, header already checked). */
 static int mb_report(const struct gw_sink *sink, enum gw_side from, const uint8_t *p,
 		     size_t adu_len)
@@ -119,9 +98,9 @@ static int mb_report(const struct gw_sink *sink, enum gw_side from, const uint8_
 	struct mm_cur c;
 	const uint8_t *tid, *pid_len;
 	uint8_t key[MB_KEY_LEN];
-	struct gw_msg m = {0};
+	struct gw_msg m;
 	struct mm_reporter_status st = {0};
-	char detail[128], text[16];
+	char detail[128], text[GW_CODE_TEXT];
 	const char *fname, *ename;
 	int uid, fc, code;
 
@@ -136,12 +115,9 @@ static int mb_report(const struct gw_sink *sink, enum gw_side from, const uint8_
 	key[1] = tid[1];
 	key[2] = (uint8_t)uid;
 
-	m.protocol = MB_PROTOCOL;
-	m.from = from;
+	gw_msg_init(&m, MB_PROTOCOL, from, p, adu_len);
 	m.key = key;
 	m.key_len = sizeof key;
-	m.raw = p;
-	m.raw_len = adu_len;
 
 	if (from == GW_CLIENT) {
 		/* Every request is answered, by data or by an exception: even a
@@ -159,7 +135,7 @@ static int mb_report(const struct gw_sink *sink, enum gw_side from, const uint8_
 		snprintf(detail, sizeof detail,
 			 "exception response to function 0x%02X without its exception code",
 			 (unsigned)fc & 0x7F);
-		mb_malformed(sink, from, p, adu_len, detail);
+		gw_report_malformed(sink, MB_PROTOCOL, from, p, adu_len, detail);
 		return -1;
 	}
 	fname = mb_function_name((unsigned)fc & 0x7F);
@@ -167,11 +143,10 @@ static int mb_report(const struct gw_sink *sink, enum gw_side from, const uint8_
 	snprintf(detail, sizeof detail, "exception 0x%02X%s%s%s to function 0x%02X%s%s",
 		 (unsigned)code, ename ? " (" : "", ename ? ename : "", ename ? ")" : "",
 		 (unsigned)fc & 0x7F, fname ? " " : "", fname ? fname : "");
-	snprintf(text, sizeof text, "0x%02X", (unsigned)code);
 	m.detail = detail;
 	st.outcome = MM_REPORTER_ERR_NUM;
 	st.num = (uint64_t)code;
-	st.text = text;
+	st.text = gw_code_hex(text, (unsigned)code);
 	sink->response(sink->arg, &m, &st);
 	return 0;
 }
@@ -222,8 +197,11 @@ static long mb_data(void *state, enum gw_side from, const uint8_t *p, size_t n,
 	while (n - off >= MB_HDR) {
 		adu = mb_header(p + off, n - off, detail, sizeof detail);
 		if (adu == 0) {
+			/* raw is the MBAP header alone: the same bytes however
+			 * the stream was cut into segments. */
 			if (!s->resync[side])
-				mb_malformed(sink, from, p + off, MB_HDR, detail);
+				gw_report_malformed(sink, MB_PROTOCOL, from, p + off, MB_HDR,
+						    detail);
 			return GW_STOP;
 		}
 		if (n - off < adu)

@@ -114,24 +114,6 @@ static const char *protocol(const struct mqtt_state *st)
 	return st->version == V_5 ? "MQTT 5" : "MQTT 3.1.1";
 }
 
-/* Appends formatted text to the packet's detail, "; " between parts. */
-static void note(struct pkt *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct pkt *k, const char *fmt, ...)
-{
-	size_t used = strlen(k->note);
-	va_list ap;
-
-	if (used && used + 2 < sizeof k->note) {
-		memcpy(k->note + used, "; ", 3);
-		used += 2;
-	}
-	if (used + 1 >= sizeof k->note)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(k->note + used, sizeof k->note - used, fmt, ap);
-	va_end(ap);
-}
-
 /* Writes s into out as printable ASCII, each other byte (and the quote and
  * backslash) as \xNN, cut at 48 bytes with "..." after. out holds ESC_SIZE
  * bytes. */
@@ -158,33 +140,30 @@ static void note_text(struct pkt *k, const char *label, const uint8_t *s, size_t
 	char out[ESC_SIZE];
 
 	escape(out, s, len);
-	note(k, "%s \"%s\"", label, out);
+	gw_note(k->note, sizeof k->note, "%s \"%s\"", label, out);
 }
 
 /* The remark every report of this flow carries about the version. */
 static void note_version(struct pkt *k)
 {
 	if (k->st->version == V_31)
-		note(k, "MQTT 3.1");
+		gw_note(k->note, sizeof k->note, "MQTT 3.1");
 	else if (k->st->version == V_UNKNOWN)
-		note(k, "no CONNECT seen, MQTT 3.1.1 assumed");
+		gw_note(k->note, sizeof k->note, "no CONNECT seen, MQTT 3.1.1 assumed");
 	else if (k->st->guessed)
-		note(k, "no CONNECT seen, %s from the packet's shape", protocol(k->st));
+		gw_note(k->note, sizeof k->note, "no CONNECT seen, %s from the packet's shape",
+			protocol(k->st));
 }
 
 static void fill_msg(struct pkt *k, struct gw_msg *m, const void *key, size_t key_len)
 {
 	size_t raw = k->hlen + mm_cur_left(&k->c) + k->c.pos;
 
-	memset(m, 0, sizeof *m);
-	m->protocol = protocol(k->st);
-	m->from = k->from;
-	m->key = key;
-	m->key_len = key_len;
-	m->raw = k->p;
 	/* A large PUBLISH's raw bytes are its head, up to where decoding
 	 * stopped: the same bytes however the stream was cut. */
-	m->raw_len = k->large ? k->hlen + k->c.pos : raw;
+	gw_msg_init(m, protocol(k->st), k->from, k->p, k->large ? k->hlen + k->c.pos : raw);
+	m->key = key;
+	m->key_len = key_len;
 	m->detail = k->note[0] ? k->note : NULL;
 }
 
@@ -203,16 +182,15 @@ static void request(struct pkt *k, const void *key, size_t key_len)
 static void response(struct pkt *k, const void *key, size_t key_len, int code, unsigned num)
 {
 	struct mm_reporter_status st = {MM_REPORTER_OK, 0, NULL, 0, NULL};
-	char text[12];
+	char text[GW_CODE_TEXT];
 	struct gw_msg m;
 
 	if (!k->sink->response)
 		return;
 	if (code >= 0) {
-		snprintf(text, sizeof text, "0x%02X", (unsigned)code);
 		st.outcome = MM_REPORTER_ERR_NUM;
 		st.num = num;
-		st.text = text;
+		st.text = gw_code_hex(text, (unsigned)code);
 	}
 	fill_msg(k, &m, key, key_len);
 	k->sink->response(k->sink->arg, &m, &st);
@@ -222,24 +200,15 @@ static void response(struct pkt *k, const void *key, size_t key_len, int code, u
 static int malformed(struct pkt *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int malformed(struct pkt *k, const char *fmt, ...)
 {
-	struct mm_reporter_status st = {MM_REPORTER_ERR_STD, 0, NULL, 0x30, NULL};
-	struct gw_msg m;
 	va_list ap;
 
 	k->note[0] = '\0';
 	va_start(ap, fmt);
-	vsnprintf(k->note, sizeof k->note, fmt, ap);
+	gw_vnote(k->note, sizeof k->note, fmt, ap);
 	va_end(ap);
 	note_version(k);
-	if (k->sink->error) {
-		memset(&m, 0, sizeof m);
-		m.protocol = protocol(k->st);
-		m.from = k->from;
-		m.raw = k->p;
-		m.raw_len = k->avail < k->hlen + k->rl ? k->avail : k->hlen + k->rl;
-		m.detail = k->note;
-		k->sink->error(k->sink->arg, &m, &st);
-	}
+	gw_report_malformed(k->sink, protocol(k->st), k->from, k->p,
+			    k->avail < k->hlen + k->rl ? k->avail : k->hlen + k->rl, k->note);
 	return R_STOP;
 }
 
@@ -526,11 +495,13 @@ static int do_connack(struct pkt *k)
 	 */
 	if (k->st->password && !is_v5(k) && code == 5) {
 		num = 4;
-		note(k, "return code 5 (not authorized) to a CONNECT with a password: "
+		gw_note(k->note, sizeof k->note,
+			"return code 5 (not authorized) to a CONNECT with a password: "
 			"read as 4 (bad user name or password)");
 	} else if (k->st->password && is_v5(k) && code == 0x87) {
 		num = 0x86;
-		note(k, "reason 0x87 (Not authorized) to a CONNECT with a password: "
+		gw_note(k->note, sizeof k->note,
+			"reason 0x87 (Not authorized) to a CONNECT with a password: "
 			"read as 0x86 (Bad User Name or Password)");
 	}
 	if (pr.reason)
@@ -726,7 +697,7 @@ static int do_suback(struct pkt *k)
 	}
 	note_version(k);
 	if (bad)
-		note(k, "filter %u of %u refused", bad, n);
+		gw_note(k->note, sizeof k->note, "filter %u of %u refused", bad, n);
 	if (pr.reason)
 		note_text(k, "reason string", pr.reason, pr.reason_len);
 	key[0] = k->type == T_SUBACK ? 'S' : 'U';
@@ -756,7 +727,7 @@ static int do_disconnect(struct pkt *k)
 	struct props pr = {-1, NULL, 0};
 	unsigned code = 0;
 	struct gw_msg m;
-	char text[12];
+	char text[GW_CODE_TEXT];
 	int rc;
 
 	if (k->rl > 0 || k->type == T_AUTH)
@@ -782,9 +753,8 @@ static int do_disconnect(struct pkt *k)
 	note_version(k);
 	if (pr.reason)
 		note_text(k, "reason string", pr.reason, pr.reason_len);
-	snprintf(text, sizeof text, "0x%02X", code);
 	st.num = code;
-	st.text = text;
+	st.text = gw_code_hex(text, code);
 	if (k->sink->error) {
 		fill_msg(k, &m, NULL, 0);
 		k->sink->error(k->sink->arg, &m, &st);
@@ -800,7 +770,7 @@ static int do_disconnect(struct pkt *k)
  * to be skipped), 0 when more bytes are needed, GW_STOP after a malformed
  * packet.
  */
-static long one_packet(struct mqtt_state *st, enum gw_side from, const uint8_t *p, size_t n,
+static long one_packet(void *state, enum gw_side from, const uint8_t *p, size_t n,
 		       const struct gw_sink *sink)
 {
 	struct pkt k;
@@ -808,7 +778,7 @@ static long one_packet(struct mqtt_state *st, enum gw_side from, const uint8_t *
 	int rc = R_OK, i;
 
 	memset(&k, 0, sizeof k);
-	k.st = st;
+	k.st = state;
 	k.sink = sink;
 	k.from = from;
 	k.p = p;
@@ -897,28 +867,7 @@ static long one_packet(struct mqtt_state *st, enum gw_side from, const uint8_t *
 static long mqtt_data(void *state, enum gw_side from, const uint8_t *p, size_t n,
 		      const struct gw_sink *sink)
 {
-	size_t pos = 0;
-
-	while (pos < n) {
-		long r = one_packet(state, from, p + pos, n - pos, sink);
-
-		if (r == GW_STOP)
-			return GW_STOP;
-		if (r == 0)
-			break;
-		if ((size_t)r > n - pos)
-			return (long)pos + r;
-		pos += (size_t)r;
-	}
-	return (long)pos;
-}
-
-/* A hole in an MQTT stream leaves no way to find the next packet's start. */
-static int mqtt_gap(void *state, enum gw_side from)
-{
-	(void)state;
-	(void)from;
-	return GW_STOP;
+	return gw_stream_data(state, from, p, n, sink, one_packet);
 }
 
 const struct gw_decoder gw_decoder_mqtt = {
@@ -927,6 +876,8 @@ const struct gw_decoder gw_decoder_mqtt = {
 	.ports = "1883",
 	.state_size = sizeof(struct mqtt_state),
 	.data = mqtt_data,
-	.gap = mqtt_gap,
+	/* A hole in an MQTT stream leaves no way to find the next packet's
+	 * start. */
+	.gap = gw_gap_stop,
 	.close = NULL,
 };

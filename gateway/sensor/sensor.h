@@ -17,6 +17,7 @@
 #ifndef GW_SENSOR_H
 #define GW_SENSOR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,5 +108,81 @@ extern const struct gw_decoder gw_decoder_http;
 
 /* Every decoder, NULL-terminated (gateway/sensor/sensor.c). */
 extern const struct gw_decoder *const gw_decoders[];
+
+/* ---- what the decoders share (gateway/sensor/sensor.c) ---- */
+
+/*
+ * Sets *m to a message of `protocol` that `from` sent, its bytes raw_len
+ * at raw, with no key and no detail; the decoder adds those it has. m
+ * points into raw and protocol, which must outlive the report.
+ *
+ *	struct gw_msg m;
+ *
+ *	gw_msg_init(&m, "CoAP", from, p, n);
+ *	m.key = token;
+ *	m.key_len = tkl;
+ *	sink->request(sink->arg, &m, 0);
+ */
+void gw_msg_init(struct gw_msg *m, const char *protocol, enum gw_side from, const void *raw,
+		 size_t raw_len);
+
+/*
+ * Reports a malformed message through sink->error, when the sink has one:
+ * the raw_len bytes at raw that `from` sent, as the standard code 0x30
+ * Invalid Command, with detail (not NULL) saying what is wrong. Nothing is
+ * kept past the call.
+ *
+ *	gw_report_malformed(sink, "Modbus/TCP", from, p, 7, "protocol identifier 0x0001, not 0");
+ */
+void gw_report_malformed(const struct gw_sink *sink, const char *protocol, enum gw_side from,
+			 const void *raw, size_t raw_len, const char *detail);
+
+/* Decodes the message at the start of p (n > 0 bytes at hand); returns as
+ * gw_decoder.data does. */
+typedef long (*gw_step_fn)(void *state, enum gw_side from, const uint8_t *p, size_t n,
+			   const struct gw_sink *sink);
+
+/*
+ * A TCP decoder's data() over a stream of messages decoded one at a time:
+ * calls step at each message boundary while it consumes, and returns what
+ * data() returns: the bytes of the messages decoded (0 when the first is
+ * not yet whole), more than n when the last step asked to skip past the
+ * bytes at hand, or GW_STOP as soon as a step returns it.
+ *
+ *	static long mqtt_data(void *state, enum gw_side from, const uint8_t *p,
+ *			      size_t n, const struct gw_sink *sink)
+ *	{
+ *		return gw_stream_data(state, from, p, n, sink, one_packet);
+ *	}
+ */
+long gw_stream_data(void *state, enum gw_side from, const uint8_t *p, size_t n,
+		    const struct gw_sink *sink, gw_step_fn step);
+
+/* A gap() for a stream where lost bytes leave no way to find the next
+ * message's start: returns GW_STOP, whatever the state. */
+int gw_gap_stop(void *state, enum gw_side from);
+
+/*
+ * Appends formatted text to the detail being built in note (size bytes,
+ * always NUL-terminated; "" to begin with), "; " between parts. Text past
+ * the end is cut, never written past it.
+ *
+ *	char note[128] = "";
+ *
+ *	gw_note(note, sizeof note, "filter %u of %u refused", 2, 3);
+ */
+void gw_note(char *note, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void gw_vnote(char *note, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+/* Bytes gw_code_hex() writes at most, its NUL included. */
+#define GW_CODE_TEXT 12
+
+/*
+ * Writes a protocol's code as the protocols that write their codes in
+ * hexadecimal do ("0x87"), for mm_reporter_status.text, into text
+ * (GW_CODE_TEXT bytes). Returns text.
+ */
+const char *gw_code_hex(char text[GW_CODE_TEXT], unsigned code);
 
 #endif
