@@ -411,7 +411,7 @@ GW_STATIC struct gw_feeder *gw_run(const struct gw_suite *su, const struct gw_se
  * reports the bytes then at hand, so check() is told these are cut runs.
  */
 GW_STATIC void gw_each_cut(const struct gw_suite *su, const struct gw_seg *seg, size_t max,
-			void (*check)(const void *ctx, const struct gw_feeder *f, const char *how),
+			void (*check)(const void *ctx, struct gw_feeder *f, const char *how),
 			const void *ctx)
 {
 	uint8_t *b = malloc(GW_SEG_BYTES);
@@ -555,7 +555,7 @@ struct gw_cut_ctx {
 	const struct gw_case *tc;
 };
 
-GW_STATIC void gw_check_cut_run(const void *ctx, const struct gw_feeder *f, const char *how)
+GW_STATIC void gw_check_cut_run(const void *ctx, struct gw_feeder *f, const char *how)
 {
 	const struct gw_cut_ctx *c = ctx;
 

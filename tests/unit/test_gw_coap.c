@@ -22,176 +22,9 @@
 
 #include <cmocka.h>
 
-#include "mamori/errmap.h"
-#include "sensor/sensor.h"
+#include "gw_decoder_check.h"
 
-#ifndef MAMORI_SRCDIR
-#define MAMORI_SRCDIR "."
-#endif
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- a sink that writes each report as one line ---- */
-
-#define REC_MAX 32
-
-struct rec {
-	char line[REC_MAX][1024];
-	size_t n;
-	size_t overflow;
-};
-
-static void hex(char *out, size_t size, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t at = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && at + 3 <= size; i++) {
-		snprintf(out + at, size - at, "%02X", b[i]);
-		at += 2;
-	}
-}
-
-static volatile uint8_t touch;
-
-static void rec_add(void *arg, const char *kind, const struct gw_msg *m,
-		    const struct mm_reporter_status *st, unsigned timeout)
-{
-	struct rec *r = arg;
-	char key[2 * GW_KEY_MAX + 1], raw[2 * 300 + 1], status[64] = "";
-
-	/* Every report is this decoder's protocol and its key fits the contract. */
-	assert_string_equal(m->protocol, "CoAP");
-	assert_true(m->key_len <= GW_KEY_MAX);
-	/* Touch every byte handed over, so that ASan sees a bad pointer. */
-	for (size_t i = 0; i < m->raw_len; i++)
-		touch ^= ((const uint8_t *)m->raw)[i];
-	for (size_t i = 0; i < m->key_len; i++)
-		touch ^= ((const uint8_t *)m->key)[i];
-	if (r->n >= REC_MAX) {
-		r->overflow++;
-		return;
-	}
-	hex(key, sizeof key, m->key, m->key_len);
-	hex(raw, sizeof raw, m->raw, m->raw_len);
-	if (st) {
-		switch (st->outcome) {
-		case MM_REPORTER_OK: snprintf(status, sizeof status, " OK"); break;
-		case MM_REPORTER_ERR_NUM:
-			snprintf(status, sizeof status, " NUM %llu", (unsigned long long)st->num);
-			break;
-		case MM_REPORTER_ERR_STD: snprintf(status, sizeof status, " STD %02X", st->std); break;
-		default: snprintf(status, sizeof status, " ?"); break;
-		}
-		if (st->text)
-			snprintf(status + strlen(status), sizeof status - strlen(status), " text=%s",
-				 st->text);
-	}
-	if (timeout)
-		snprintf(status + strlen(status), sizeof status - strlen(status), " t=%u", timeout);
-	snprintf(r->line[r->n++], sizeof r->line[0], "%s %s key=%s raw=%s%s%s%s", kind,
-		 m->from == GW_CLIENT ? "C" : "S", key, raw, status, m->detail ? " d=" : "",
-		 m->detail ? m->detail : "");
-}
-
-static void on_request(void *arg, const struct gw_msg *m, unsigned timeout_ms)
-{
-	rec_add(arg, "REQ", m, NULL, timeout_ms);
-}
-static void on_response(void *arg, const struct gw_msg *m, const struct mm_reporter_status *st)
-{
-	rec_add(arg, "RESP", m, st, 0);
-}
-static void on_error(void *arg, const struct gw_msg *m, const struct mm_reporter_status *st)
-{
-	rec_add(arg, "ERR", m, st, 0);
-}
-static void on_periodic(void *arg, const struct gw_msg *m)
-{
-	rec_add(arg, "PER", m, NULL, 0);
-}
-
-static void sink_init(struct gw_sink *s, struct rec *r)
-{
-	memset(r, 0, sizeof *r);
-	s->request = on_request;
-	s->response = on_response;
-	s->error = on_error;
-	s->periodic = on_periodic;
-	s->arg = r;
-}
-
-/* Compares what was reported with the expected lines (NULL-terminated). */
-static void rec_expect(const struct rec *r, const char *name, const char *const *want)
-{
-	size_t i;
-
-	for (i = 0; want[i]; i++) {
-		if (i >= r->n)
-			fail_msg("%s: report %zu missing, want\n  %s", name, i, want[i]);
-		if (strcmp(r->line[i], want[i]) != 0)
-			fail_msg("%s: report %zu\n  got  %s\n  want %s", name, i, r->line[i], want[i]);
-	}
-	if (r->n != i)
-		fail_msg("%s: %zu reports, want %zu; extra: %s", name, r->n, i, r->line[i]);
-	assert_int_equal(r->overflow, 0);
-}
-
-/* ---- feeding datagrams ---- */
-
-struct dgram {
-	enum gw_side from;
-	const char *hex;
-};
-
-static size_t unhex(const char *s, uint8_t *out, size_t size)
-{
-	size_t n = 0;
-
-	for (;;) {
-		unsigned v;
-
-		while (*s == ' ')
-			s++;
-		if (!s[0] || !s[1])
-			break;
-		assert_int_equal(sscanf(s, "%2x", &v), 1);
-		assert_true(n < size);
-		out[n++] = (uint8_t)v;
-		s += 2;
-	}
-	return n;
-}
-
-/* Gives one datagram in a heap block of exactly its size (ASan sees a
- * read past it); UDP decoders never stop the flow. */
-static void send_dgram(void *state, enum gw_side from, const uint8_t *p, size_t n,
-		       const struct gw_sink *sink)
-{
-	uint8_t *copy = malloc(n ? n : 1);
-
-	assert_non_null(copy);
-	memcpy(copy, p, n);
-	assert_int_equal(gw_decoder_coap.data(state, from, copy, n, sink), 0);
-	free(copy);
-}
-
-static void run(const struct dgram *d, struct rec *r)
-{
-	struct gw_sink sink;
-	void *state = calloc(1, gw_decoder_coap.state_size);
-	uint8_t bytes[512];
-
-	assert_non_null(state);
-	sink_init(&sink, r);
-	for (; d->hex; d++) {
-		size_t n = unhex(d->hex, bytes, sizeof bytes);
-
-		send_dgram(state, d->from, bytes, n, &sink);
-	}
-	free(state);
-}
+static const struct gw_suite suite = {&gw_decoder_coap, "CoAP", 0, 0, 0};
 
 /* ---- the cases ---- */
 
@@ -212,13 +45,7 @@ static void run(const struct dgram *d, struct rec *r)
 #define OPTIONAL " t=4294967295"
 #define ERR(raw, d) "ERR C key= raw=" raw " STD 30 d=" d
 
-struct dgram_case {
-	const char *name;
-	struct dgram in[14];
-	const char *want[12];
-};
-
-static const struct dgram_case cases[] = {
+static const struct gw_line_case cases[] = {
 	{"captured: GET of an unknown resource, 4.04 piggybacked",
 	 {{GW_CLIENT, GET_NOTHERE}, {GW_SERVER, NOTFOUND}, {0, NULL}},
 	 {"REQ C key=01 raw=4101699D01B76E6F7468657265 d=GET /nothere",
@@ -352,12 +179,7 @@ static const struct dgram_case cases[] = {
 static void test_datagrams(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct rec r;
-
-		run(cases[i].in, &r);
-		rec_expect(&r, cases[i].name, cases[i].want);
-	}
+	gw_check_line_cases(&suite, cases, NELEM(cases), GW_WHOLE_CUT);
 }
 
 /*
@@ -378,25 +200,21 @@ static void test_truncations(void **state)
 		{GW_SERVER, "414521fd0161038101ff4e6f762032322030383a33303a3139"},
 	};
 	uint8_t bytes[128];
-	struct gw_sink sink;
-	struct rec r;
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(msgs); i++) {
-		size_t n = unhex(msgs[i].hex, bytes, sizeof bytes);
+		size_t n = gw_unhex(msgs[i].hex, bytes, sizeof bytes);
 
 		for (size_t k = 0; k < n; k++) {
-			void *st = calloc(1, gw_decoder_coap.state_size);
+			struct gw_feeder *f = gw_feeder_new(&suite);
 
-			assert_non_null(st);
-			sink_init(&sink, &r);
-			send_dgram(st, msgs[i].from, bytes, k, &sink);
-			free(st);
-			if (!(r.n == 1 || (r.n == 2 && strncmp(r.line[0], "PER", 3) == 0)))
-				fail_msg("%s cut to %zu bytes: %zu reports", msgs[i].hex, k, r.n);
+			gw_feed(f, msgs[i].from, bytes, k);
+			if (!(f->n == 1 || (f->n == 2 && f->r[0].kind == 'p')))
+				fail_msg("%s cut to %zu bytes: %d reports", msgs[i].hex, k, f->n);
 			/* Cut inside the header or the token it is always an error. */
-			if (k < 5 && strncmp(r.line[0], "ERR", 3) != 0)
-				fail_msg("%s cut to %zu bytes: %s", msgs[i].hex, k, r.line[0]);
+			if (k < 5 && f->r[0].kind != 'e')
+				fail_msg("%s cut to %zu bytes: %s", msgs[i].hex, k, gw_line(f, 0));
+			gw_feeder_free(f);
 		}
 	}
 }
@@ -408,31 +226,27 @@ static void test_observe_bound(void **state)
 	static const char *const want[] = {"PER S key=01 raw=51450021016102",
 					   "RESP S key=01 raw=51450021016102 OK text=2.05",
 					   "PER S key=09 raw=51450022096102", NULL};
-	struct gw_sink sink;
-	struct rec r;
-	void *st = calloc(1, gw_decoder_coap.state_size);
+	struct gw_feeder *f = gw_feeder_new(&suite);
 	uint8_t notif[] = {0x51, 0x45, 0x00, 0x00, 0x00, 0x61, 0x02};
 
 	(void)state;
-	assert_non_null(st);
-	sink_init(&sink, &r);
 	/* Nine tokens each get a first notification: a PER and a RESP each. */
 	for (uint8_t t = 1; t <= 9; t++) {
 		notif[3] = t;
 		notif[4] = t;
-		send_dgram(st, GW_SERVER, notif, sizeof notif, &sink);
+		gw_feed(f, GW_SERVER, notif, sizeof notif);
 	}
-	assert_int_equal(r.n, 18);
+	assert_int_equal(f->n, 18);
 	/* Token 1 was dropped to make room for token 9; token 9 is still known. */
-	sink_init(&sink, &r);
+	gw_feeder_clear(f);
 	notif[3] = 0x21;
 	notif[4] = 1;
-	send_dgram(st, GW_SERVER, notif, sizeof notif, &sink);
+	gw_feed(f, GW_SERVER, notif, sizeof notif);
 	notif[3] = 0x22;
 	notif[4] = 9;
-	send_dgram(st, GW_SERVER, notif, sizeof notif, &sink);
-	rec_expect(&r, "observe bound", want);
-	free(st);
+	gw_feed(f, GW_SERVER, notif, sizeof notif);
+	gw_expect_lines(f, "observe bound", want, NELEM(want));
+	gw_feeder_free(f);
 }
 
 /* The ring remembers the last 16 CON requests: the ACK of an older one is
@@ -444,49 +258,34 @@ static void test_ring_bound(void **state)
 		"RESP S key=01 raw=6145000101 OK text=2.05 d=piggybacked response to message id "
 		"0x0001, which matches no request seen; paired by token",
 		"RESP S key=02 raw=6145000202 OK text=2.05", NULL};
-	struct gw_sink sink;
-	struct rec r;
-	void *st = calloc(1, gw_decoder_coap.state_size);
+	struct gw_feeder *f = gw_feeder_new(&suite);
 	uint8_t req[] = {0x41, 0x01, 0x00, 0x00, 0x00};
 	uint8_t ack[] = {0x61, 0x45, 0x00, 0x00, 0x00};
 
 	(void)state;
-	assert_non_null(st);
-	sink_init(&sink, &r);
 	for (uint8_t i = 1; i <= 17; i++) {
 		req[3] = req[4] = i;
-		send_dgram(st, GW_CLIENT, req, sizeof req, &sink);
+		gw_feed(f, GW_CLIENT, req, sizeof req);
 	}
-	assert_int_equal(r.n, 17);
-	sink_init(&sink, &r);
+	assert_int_equal(f->n, 17);
+	gw_feeder_clear(f);
 	for (uint8_t i = 1; i <= 2; i++) {
 		ack[3] = ack[4] = i;
-		send_dgram(st, GW_SERVER, ack, sizeof ack, &sink);
+		gw_feed(f, GW_SERVER, ack, sizeof ack);
 	}
-	rec_expect(&r, "ring bound", want);
-	free(st);
+	gw_expect_lines(f, "ring bound", want, NELEM(want));
+	gw_feeder_free(f);
 }
 
 /* Each code the tests report maps as data/errmap/coap.map says. */
 static void test_errmap(void **state)
 {
-	static const struct {
-		uint64_t code;
-		uint8_t std;
-	} want[] = {{404, 0x31}, {405, 0x30}, {500, 0x41}, {205, 0x00}, {204, 0x00}};
-	struct mm_errmap *map = NULL;
-	struct mm_errmap_err err;
-	struct mm_errmap_result res;
+	static const struct gw_code want[] = {
+		{404, 0x31}, {405, 0x30}, {500, 0x41}, {205, 0x00}, {204, 0x00},
+	};
 
 	(void)state;
-	assert_int_equal(mm_errmap_load_file(&map, MAMORI_SRCDIR "/data/errmap/coap.map", &err), 0);
-	for (size_t i = 0; i < NELEM(want); i++) {
-		assert_int_equal(mm_errmap_lookup_num(map, "CoAP", NULL, want[i].code, &res), 0);
-		if (res.code != want[i].std)
-			fail_msg("CoAP %llu maps to %02X, want %02X", (unsigned long long)want[i].code,
-				 res.code, want[i].std);
-	}
-	mm_errmap_free(map);
+	gw_check_map("coap.map", "CoAP", want, NELEM(want));
 }
 
 int main(void)

@@ -21,176 +21,9 @@
 
 #include <cmocka.h>
 
-#include "mamori/errmap.h"
-#include "sensor/sensor.h"
+#include "gw_decoder_check.h"
 
-#ifndef MAMORI_SRCDIR
-#define MAMORI_SRCDIR "."
-#endif
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- a sink that writes each report as one line ---- */
-
-#define REC_MAX 32
-
-struct rec {
-	char line[REC_MAX][1024];
-	size_t n;
-	size_t overflow;
-};
-
-static void hex(char *out, size_t size, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t at = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && at + 3 <= size; i++) {
-		snprintf(out + at, size - at, "%02X", b[i]);
-		at += 2;
-	}
-}
-
-static volatile uint8_t touch;
-
-static void rec_add(void *arg, const char *kind, const struct gw_msg *m,
-		    const struct mm_reporter_status *st, unsigned timeout)
-{
-	struct rec *r = arg;
-	char key[2 * GW_KEY_MAX + 1], raw[2 * 300 + 1], status[64] = "";
-
-	/* Every report is this decoder's protocol and its key fits the contract. */
-	assert_string_equal(m->protocol, "ECHONET Lite");
-	assert_true(m->key_len <= GW_KEY_MAX);
-	/* Touch every byte handed over, so that ASan sees a bad pointer. */
-	for (size_t i = 0; i < m->raw_len; i++)
-		touch ^= ((const uint8_t *)m->raw)[i];
-	for (size_t i = 0; i < m->key_len; i++)
-		touch ^= ((const uint8_t *)m->key)[i];
-	if (r->n >= REC_MAX) {
-		r->overflow++;
-		return;
-	}
-	hex(key, sizeof key, m->key, m->key_len);
-	hex(raw, sizeof raw, m->raw, m->raw_len);
-	if (st) {
-		switch (st->outcome) {
-		case MM_REPORTER_OK: snprintf(status, sizeof status, " OK"); break;
-		case MM_REPORTER_ERR_NUM:
-			snprintf(status, sizeof status, " NUM %llu", (unsigned long long)st->num);
-			break;
-		case MM_REPORTER_ERR_STD: snprintf(status, sizeof status, " STD %02X", st->std); break;
-		default: snprintf(status, sizeof status, " ?"); break;
-		}
-		if (st->text)
-			snprintf(status + strlen(status), sizeof status - strlen(status), " text=%s",
-				 st->text);
-	}
-	if (timeout)
-		snprintf(status + strlen(status), sizeof status - strlen(status), " t=%u", timeout);
-	snprintf(r->line[r->n++], sizeof r->line[0], "%s %s key=%s raw=%s%s%s%s", kind,
-		 m->from == GW_CLIENT ? "C" : "S", key, raw, status, m->detail ? " d=" : "",
-		 m->detail ? m->detail : "");
-}
-
-static void on_request(void *arg, const struct gw_msg *m, unsigned timeout_ms)
-{
-	rec_add(arg, "REQ", m, NULL, timeout_ms);
-}
-static void on_response(void *arg, const struct gw_msg *m, const struct mm_reporter_status *st)
-{
-	rec_add(arg, "RESP", m, st, 0);
-}
-static void on_error(void *arg, const struct gw_msg *m, const struct mm_reporter_status *st)
-{
-	rec_add(arg, "ERR", m, st, 0);
-}
-static void on_periodic(void *arg, const struct gw_msg *m)
-{
-	rec_add(arg, "PER", m, NULL, 0);
-}
-
-static void sink_init(struct gw_sink *s, struct rec *r)
-{
-	memset(r, 0, sizeof *r);
-	s->request = on_request;
-	s->response = on_response;
-	s->error = on_error;
-	s->periodic = on_periodic;
-	s->arg = r;
-}
-
-/* Compares what was reported with the expected lines (NULL-terminated). */
-static void rec_expect(const struct rec *r, const char *name, const char *const *want)
-{
-	size_t i;
-
-	for (i = 0; want[i]; i++) {
-		if (i >= r->n)
-			fail_msg("%s: report %zu missing, want\n  %s", name, i, want[i]);
-		if (strcmp(r->line[i], want[i]) != 0)
-			fail_msg("%s: report %zu\n  got  %s\n  want %s", name, i, r->line[i], want[i]);
-	}
-	if (r->n != i)
-		fail_msg("%s: %zu reports, want %zu; extra: %s", name, r->n, i, r->line[i]);
-	assert_int_equal(r->overflow, 0);
-}
-
-/* ---- feeding datagrams ---- */
-
-struct dgram {
-	enum gw_side from;
-	const char *hex;
-};
-
-static size_t unhex(const char *s, uint8_t *out, size_t size)
-{
-	size_t n = 0;
-
-	for (;;) {
-		unsigned v;
-
-		while (*s == ' ')
-			s++;
-		if (!s[0] || !s[1])
-			break;
-		assert_int_equal(sscanf(s, "%2x", &v), 1);
-		assert_true(n < size);
-		out[n++] = (uint8_t)v;
-		s += 2;
-	}
-	return n;
-}
-
-/* Gives one datagram in a heap block of exactly its size (ASan sees a
- * read past it); UDP decoders never stop the flow. */
-static void send_dgram(void *state, enum gw_side from, const uint8_t *p, size_t n,
-		       const struct gw_sink *sink)
-{
-	uint8_t *copy = malloc(n ? n : 1);
-
-	assert_non_null(copy);
-	memcpy(copy, p, n);
-	assert_int_equal(gw_decoder_echonet.data(state, from, copy, n, sink), 0);
-	free(copy);
-}
-
-static void run(const struct dgram *d, struct rec *r)
-{
-	struct gw_sink sink;
-	void *state = calloc(1, gw_decoder_echonet.state_size);
-	uint8_t bytes[512];
-
-	assert_non_null(state);
-	sink_init(&sink, r);
-	for (; d->hex; d++) {
-		size_t n = unhex(d->hex, bytes, sizeof bytes);
-
-		send_dgram(state, d->from, bytes, n, &sink);
-	}
-	free(state);
-}
+static const struct gw_suite suite = {&gw_decoder_echonet, "ECHONET Lite", 0, 0, 0};
 
 /* ---- the cases ---- */
 
@@ -199,13 +32,7 @@ static void run(const struct dgram *d, struct rec *r)
 #define OPTIONAL " t=4294967295"
 #define ERR(raw, d) "ERR C key= raw=" raw " STD 30 d=" d
 
-struct dgram_case {
-	const char *name;
-	struct dgram in[12];
-	const char *want[12];
-};
-
-static const struct dgram_case cases[] = {
+static const struct gw_line_case cases[] = {
 	{"Get answered by Get_Res",
 	 {{GW_CLIENT, HDR_REQ("0001") "62 01 80 00"}, {GW_SERVER, HDR_RES("0001") "72 01 80 01 30"},
 	  {0, NULL}},
@@ -314,46 +141,12 @@ static const struct dgram_case cases[] = {
 	  "REQ C key=0001 raw=1081000105FF0101300162018000 d=Get 0x013001 EPC 0x80", NULL}},
 };
 
-/* Expected lines may carry spaces inside raw hex for reading: squeeze them. */
-static void squeeze_raw(const char *in, char *out, size_t size)
-{
-	const char *raw = strstr(in, "raw=");
-	size_t at = 0;
-
-	for (const char *s = in; *s && at + 1 < size; s++) {
-		/* Inside raw, a space followed by more hex and then a space or the
-		 * end is part of the hex. */
-		if (raw && s > raw && *s == ' ') {
-			const char *t = s + 1;
-
-			while ((*t >= '0' && *t <= '9') || (*t >= 'A' && *t <= 'F'))
-				t++;
-			if (t > s + 1 && (*t == ' ' || *t == '\0'))
-				continue;
-			raw = NULL;
-		}
-		out[at++] = *s;
-	}
-	out[at] = '\0';
-}
-
+/* Expected lines may carry spaces inside raw hex for reading; the check
+ * drops them. */
 static void test_frames(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct rec r;
-		char want[12][1024];
-		const char *wp[13];
-		size_t k;
-
-		for (k = 0; cases[i].want[k]; k++) {
-			squeeze_raw(cases[i].want[k], want[k], sizeof want[k]);
-			wp[k] = want[k];
-		}
-		wp[k] = NULL;
-		run(cases[i].in, &r);
-		rec_expect(&r, cases[i].name, wp);
-	}
+	gw_check_line_cases(&suite, cases, NELEM(cases), GW_WHOLE_CUT);
 }
 
 /* Every proper prefix of a valid frame is one error, never a read past it. */
@@ -366,79 +159,59 @@ static void test_truncations(void **state)
 		"1081 0000 001101 0EF001 73 01 E0 02 00FA",
 	};
 	uint8_t bytes[64];
-	struct gw_sink sink;
-	struct rec r;
-	void *st = calloc(1, gw_decoder_echonet.state_size);
+	struct gw_feeder *f = gw_feeder_new(&suite);
 
 	(void)state;
-	assert_non_null(st);
 	for (size_t i = 0; i < NELEM(frames); i++) {
-		size_t n = unhex(frames[i], bytes, sizeof bytes);
+		size_t n = gw_unhex(frames[i], bytes, sizeof bytes);
 
 		for (size_t k = 0; k < n; k++) {
-			sink_init(&sink, &r);
-			send_dgram(st, GW_CLIENT, bytes, k, &sink);
-			if (r.n != 1 || strncmp(r.line[0], "ERR C key= raw=", 15) != 0)
-				fail_msg("%s cut to %zu bytes: %zu reports, first %s", frames[i], k, r.n,
-					 r.n ? r.line[0] : "-");
+			gw_feeder_clear(f);
+			gw_feed(f, GW_CLIENT, bytes, k);
+			if (f->n != 1 || strncmp(gw_line(f, 0), "ERR C key= raw=", 15) != 0)
+				fail_msg("%s cut to %zu bytes: %d reports, first %s", frames[i], k, f->n,
+					 f->n ? gw_line(f, 0) : "-");
 		}
-		sink_init(&sink, &r);
-		send_dgram(st, GW_CLIENT, bytes, n, &sink);
-		assert_true(r.n >= 1 && strncmp(r.line[0], "ERR", 3) != 0);
+		gw_feeder_clear(f);
+		gw_feed(f, GW_CLIENT, bytes, n);
+		assert_true(f->n >= 1 && f->r[0].kind != 'e');
 	}
-	free(st);
+	gw_feeder_free(f);
 }
 
 /* A not-possible response with more properties than a detail names. */
 static void test_many_properties(void **state)
 {
-	uint8_t f[14 + 2 * 20];
-	struct gw_sink sink;
-	struct rec r;
-	void *st = calloc(1, gw_decoder_echonet.state_size);
+	uint8_t fr[14 + 2 * 20];
+	struct gw_feeder *f = gw_feeder_new(&suite);
 	const char *d;
 
 	(void)state;
-	assert_non_null(st);
-	memcpy(f, "\x10\x81\x00\x0E\x01\x30\x01\x05\xFF\x01\x52\x14", 12);
+	memcpy(fr, "\x10\x81\x00\x0E\x01\x30\x01\x05\xFF\x01\x52\x14", 12);
 	for (unsigned i = 0; i < 20; i++) {
-		f[12 + 2 * i] = (uint8_t)(0x80 + i);
-		f[13 + 2 * i] = 0;
+		fr[12 + 2 * i] = (uint8_t)(0x80 + i);
+		fr[13 + 2 * i] = 0;
 	}
-	sink_init(&sink, &r);
-	send_dgram(st, GW_SERVER, f, 12 + 2 * 20, &sink);
-	assert_int_equal(r.n, 1);
-	d = strstr(r.line[0], " d=");
+	gw_feed(f, GW_SERVER, fr, 12 + 2 * 20);
+	assert_int_equal(f->n, 1);
+	d = strstr(gw_line(f, 0), " d=");
 	assert_non_null(d);
 	assert_string_equal(d, " d=EPC 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, "
 			       "0x8A, 0x8B, 0x8C, 0x8D, 0x8E, 0x8F (4 more unread) of 0x013001 not "
 			       "possible");
-	free(st);
+	gw_feeder_free(f);
 }
 
 /* Each ESV the tests report maps as data/errmap/echonet.map says. */
 static void test_errmap(void **state)
 {
-	static const struct {
-		uint64_t esv;
-		uint8_t std;
-	} want[] = {{0x50, 0x31}, {0x51, 0x31}, {0x52, 0x31}, {0x53, 0x31},
-		    {0x5E, 0x31}, {0x5A, 0x3F}, {0x72, 0x00}};
-	struct mm_errmap *map = NULL;
-	struct mm_errmap_err err;
-	struct mm_errmap_result res;
+	static const struct gw_code want[] = {
+		{0x50, 0x31}, {0x51, 0x31}, {0x52, 0x31}, {0x53, 0x31},
+		{0x5E, 0x31}, {0x5A, 0x3F}, {0x72, 0x00},
+	};
 
 	(void)state;
-	assert_int_equal(
-		mm_errmap_load_file(&map, MAMORI_SRCDIR "/data/errmap/echonet.map", &err), 0);
-	for (size_t i = 0; i < NELEM(want); i++) {
-		assert_int_equal(mm_errmap_lookup_num(map, "ECHONET Lite", NULL, want[i].esv, &res),
-				 0);
-		if (res.code != want[i].std)
-			fail_msg("ESV 0x%02llX maps to %02X, want %02X",
-				 (unsigned long long)want[i].esv, res.code, want[i].std);
-	}
-	mm_errmap_free(map);
+	gw_check_map("echonet.map", "ECHONET Lite", want, NELEM(want));
 }
 
 int main(void)
