@@ -439,6 +439,27 @@ GW_STATIC void gw_each_cut(const struct gw_suite *su, const struct gw_seg *seg, 
 	free(b);
 }
 
+/* Every proper prefix of msg (in the suite's notation), given alone to a
+ * fresh flow in a block of exactly its size, is incomplete: data() returns
+ * 0, reports nothing, and reads nothing past it. */
+GW_STATIC void gw_check_prefixes_wait(const struct gw_suite *su, int side, const char *msg)
+{
+	uint8_t *b = malloc(GW_SEG_BYTES);
+	size_t n;
+
+	assert_non_null(b);
+	n = gw_bytes(su, msg, b, GW_SEG_BYTES);
+	for (size_t k = 1; k < n; k++) {
+		struct gw_feeder *f = gw_feeder_new(su);
+		long r = gw_data(f, side, b, k);
+
+		if (r != 0 || f->n != 0)
+			fail_msg("\"%s\" cut at %zu: returned %ld with %d reports", msg, k, r, f->n);
+		gw_feeder_free(f);
+	}
+	free(b);
+}
+
 /* ---- cases checked field by field ---- */
 
 #define GW_RAW_LIT (-1)
@@ -570,6 +591,33 @@ GW_STATIC void gw_check_cases_cut(const struct gw_suite *su, const struct gw_cas
 
 		gw_each_cut(su, cases[i].seg, GW_SEGS, gw_check_cut_run, &c);
 	}
+}
+
+/* A test file's field-by-field cases, for the cmocka tests below
+ * (cmocka_unit_test_prestate(gw_test_cases_whole, &set)). */
+struct gw_case_set {
+	const struct gw_suite *su;
+	const struct gw_case *cases;
+	size_t n;
+};
+
+/* Each case with every segment fed whole. */
+GW_STATIC void gw_test_cases_whole(void **state)
+{
+	const struct gw_case_set *set = *state;
+
+	gw_check_cases_whole(set->su, set->cases, set->n);
+}
+
+/* Each case fed in one-byte calls, with a side's consecutive segments in
+ * one call, and cut in two at every offset of every segment, gives the
+ * same reports; where the decoder finds an error before the whole message
+ * is there, the raw it reports is what it then had, a prefix. */
+GW_STATIC void gw_test_cases_cut(void **state)
+{
+	const struct gw_case_set *set = *state;
+
+	gw_check_cases_cut(set->su, set->cases, set->n);
 }
 
 /* ---- cases checked line by line ---- */

@@ -212,22 +212,11 @@ static const struct gw_case cases[] = {
 	 1},
 };
 
-static void test_cases_whole(void **state)
-{
-	(void)state;
-	gw_check_cases_whole(&suite, cases, NELEM(cases));
-}
-
-/* The same streams in one-byte calls, cut in two at every offset of every
- * segment, and with a side's consecutive segments in one call, give the
- * same reports. A malformed start line is refused as soon as it cannot
- * become valid, with the bytes then at hand, so there only a prefix of
- * the raw bytes is required. */
-static void test_cases_split(void **state)
-{
-	(void)state;
-	gw_check_cases_cut(&suite, cases, NELEM(cases));
-}
+/* The cases are fed whole and cut every way (gw_test_cases_whole and
+ * gw_test_cases_cut). A malformed start line is refused as soon as it
+ * cannot become valid, with the bytes then at hand, so in cut runs only a
+ * prefix of an error's raw bytes is required. */
+static const struct gw_case_set case_set = {&suite, cases, NELEM(cases)};
 
 /* Every proper prefix of a valid head is incomplete: data() returns 0,
  * reports nothing, and reads only what it was given. */
@@ -245,19 +234,8 @@ static void test_truncations(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < NELEM(heads); i++) {
-		size_t n = strlen(heads[i].text);
-
-		for (size_t k = 1; k < n; k++) {
-			struct gw_feeder *f = gw_feeder_new(&suite);
-			long r = gw_data(f, heads[i].side, (const uint8_t *)heads[i].text, k);
-
-			if (r != 0 || f->n != 0)
-				fail_msg("head %zu cut at %zu: returned %ld with %d reports", i, k, r,
-					 f->n);
-			gw_feeder_free(f);
-		}
-	}
+	for (size_t i = 0; i < NELEM(heads); i++)
+		gw_check_prefixes_wait(&suite, heads[i].side, heads[i].text);
 }
 
 /* Content-Length bodies larger than the buffer are skipped, not held: the
@@ -357,8 +335,8 @@ static void test_errmap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases_whole),
-		cmocka_unit_test(test_cases_split),
+		cmocka_unit_test_prestate(gw_test_cases_whole, (void *)&case_set),
+		cmocka_unit_test_prestate(gw_test_cases_cut, (void *)&case_set),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_skip_large_body),
 		cmocka_unit_test(test_head_too_long),

@@ -273,21 +273,11 @@ static const struct gw_case cases[] = {
 	 1},
 };
 
-static void test_cases_whole(void **state)
-{
-	(void)state;
-	gw_check_cases_whole(&suite, cases, NELEM(cases));
-}
-
-/* The same streams in one-byte calls, in two pieces cut at every offset
- * of every segment, and with a side's consecutive segments in one call,
- * give the same reports. A malformed packet found from its fixed header
- * alone carries what was at hand, so there only a prefix is required. */
-static void test_cases_split(void **state)
-{
-	(void)state;
-	gw_check_cases_cut(&suite, cases, NELEM(cases));
-}
+/* The cases are fed whole and cut every way (gw_test_cases_whole and
+ * gw_test_cases_cut). A malformed packet found from its fixed header
+ * alone carries what was at hand, so in cut runs only a prefix of an
+ * error's raw bytes is required. */
+static const struct gw_case_set case_set = {&suite, cases, NELEM(cases)};
 
 /* Every proper prefix of a valid packet is incomplete: data() returns 0,
  * reports nothing, and reads only what it was given (the bytes are in an
@@ -305,22 +295,10 @@ static void test_truncations(void **state)
 		{C, "101f00064d514973647003c2003c00046333316200036465760006736563726574"},
 		{C, "a2080008000003612f62"}, {S, "b00400080011"},
 	};
-	uint8_t b[512];
 
 	(void)state;
-	for (size_t i = 0; i < NELEM(packets); i++) {
-		size_t n = gw_unhex(packets[i].hex, b, sizeof b);
-
-		for (size_t k = 1; k < n; k++) {
-			struct gw_feeder *f = gw_feeder_new(&suite);
-			long r = gw_data(f, packets[i].side, b, k);
-
-			if (r != 0 || f->n != 0)
-				fail_msg("packet %zu cut at %zu: returned %ld with %d reports", i, k,
-					 r, f->n);
-			gw_feeder_free(f);
-		}
-	}
+	for (size_t i = 0; i < NELEM(packets); i++)
+		gw_check_prefixes_wait(&suite, packets[i].side, packets[i].hex);
 }
 
 /* A PUBLISH whose remaining length is over 16 KiB: its head is decoded,
@@ -407,8 +385,8 @@ static void test_errmap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases_whole),
-		cmocka_unit_test(test_cases_split),
+		cmocka_unit_test_prestate(gw_test_cases_whole, (void *)&case_set),
+		cmocka_unit_test_prestate(gw_test_cases_cut, (void *)&case_set),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_large_publish),
 		cmocka_unit_test(test_several_in_one_call),
