@@ -95,6 +95,70 @@ static struct mm_reporter *new_rep(struct mm_reporter_opts *o, const struct mm_e
 	return r;
 }
 
+static json_t *parse(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
+
+	if (!j)
+		fail_msg("not JSON (%s): %s", e.text, text);
+	return j;
+}
+
+/* A reporter under test and what on_record gave it: rig_init() sets the
+ * default options, which the test may change before rig_start(). */
+struct rig {
+	struct mm_reporter_opts o;
+	struct sink s;
+	struct mm_reporter *r;
+	struct mm_reporter_stats st; /* as of the last rig_stats() */
+};
+
+static void rig_init(struct rig *g)
+{
+	memset(g, 0, sizeof *g);
+	mm_reporter_opts_default(&g->o);
+}
+
+static void rig_start(struct rig *g, const struct mm_errmap *map)
+{
+	g->r = new_rep(&g->o, map, &g->s);
+}
+
+/* rig_init() and rig_start() for a test that keeps the default options. */
+static void rig_open(struct rig *g, const struct mm_errmap *map)
+{
+	rig_init(g);
+	rig_start(g, map);
+}
+
+/* Record i as parsed JSON (json_decref() it); there must be exactly n. */
+static json_t *rig_record(const struct rig *g, int i, int n)
+{
+	if (g->s.n != n)
+		fail_msg("%d records, want %d", g->s.n, n);
+	assert_true(i < n && i < MAXREC);
+	return parse(g->s.json[i]);
+}
+
+static void rig_stats(struct rig *g)
+{
+	mm_reporter_stats(g->r, &g->st);
+}
+
+/* Tells the reporter it is T0 + sec seconds and nsec nanoseconds. */
+static void rig_tick(struct rig *g, time_t sec, long nsec)
+{
+	assert_int_equal(mm_reporter_tick(g->r, &(struct timespec){T0 + sec, nsec}), 0);
+}
+
+static void rig_stop(struct rig *g)
+{
+	mm_reporter_free(g->r);
+	g->r = NULL;
+	sink_free(&g->s);
+}
+
 static struct timespec at_ms(long long ms)
 {
 	struct timespec t = {(time_t)(T0 + ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -119,16 +183,6 @@ static struct mm_reporter_msg modbus_msg(const uint16_t *tid, const void *raw, s
 	return m;
 }
 
-static json_t *parse(const char *text)
-{
-	json_error_t e;
-	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
-
-	if (!j)
-		fail_msg("not JSON (%s): %s", e.text, text);
-	return j;
-}
-
 static void expect_member(json_t *obj, const char *path, const char *want)
 {
 	char buf[128], *slash;
@@ -150,6 +204,13 @@ static void expect_member(json_t *obj, const char *path, const char *want)
 		fail_msg("%s: expected \"%s\", got none", path, want);
 	if (strcmp(json_string_value(v), want) != 0)
 		fail_msg("%s: expected \"%s\", got \"%s\"", path, want, json_string_value(v));
+}
+
+/* expect_member() for each pair of path and value (NULL-ended). */
+static void expect_members(json_t *obj, const char *const *kv)
+{
+	for (size_t i = 0; kv[i]; i += 2)
+		expect_member(obj, kv[i], kv[i + 1]);
 }
 
 /* Checks Description: exactly these members, in this order (NULL-ended
@@ -238,69 +299,63 @@ static void test_pair_error(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-		struct mm_reporter_opts o;
-		struct mm_reporter_stats st;
-		struct sink s = {0};
-		struct mm_reporter *r;
+		struct rig g;
 		struct mm_reporter_msg m;
 		uint16_t tid = 7;
 		json_t *j;
 
-		mm_reporter_opts_default(&o);
-		o.status = "This message was sent from IDS not IoTGW";
-		r = new_rep(&o, map, &s);
+		rig_init(&g);
+		g.o.status = "This message was sent from IDS not IoTGW";
+		rig_start(&g, map);
 		m = modbus_msg(&tid, req, sizeof req, 0);
 		m.protocol = t[i].protocol;
 		m.vendor = t[i].vendor;
 		m.detail = "request detail";
 		m.flow = "192.168.2.11 50000 -> 192.168.2.50 502/tcp";
-		assert_int_equal(mm_reporter_request(r, &m, 0), 0);
+		assert_int_equal(mm_reporter_request(g.r, &m, 0), 0);
 		m.raw = resp;
 		m.raw_len = sizeof resp;
 		m.time = at_ms(1250);
 		m.detail = "exception response";
 		m.flow = NULL; /* the request's is used */
 		m.vendor = NULL; /* the request's is used */
-		assert_int_equal(mm_reporter_response(r, &m, &t[i].st), 0);
-		if (s.n != 1)
-			fail_msg("case %zu: %d records", i, s.n);
-		j = parse(s.json[0]);
+		assert_int_equal(mm_reporter_response(g.r, &m, &t[i].st), 0);
+		if (g.s.n != 1)
+			fail_msg("case %zu: %d records", i, g.s.n);
+		j = parse(g.s.json[0]);
 		expect_keys(j, 1);
-		expect_member(j, "Timestamp", "2023-11-14T22:13:21.25Z");
-		expect_member(j, "Reporter/IP Address", "192.168.2.11");
-		expect_member(j, "Protocol", t[i].protocol);
-		expect_member(j, "Requester/IP Address", "192.168.2.11");
-		expect_member(j, "Requester/Transmitted Code", "0007000000060103006B0003");
-		expect_member(j, "Responder/IP Address", "192.168.2.50");
-		expect_member(j, "Responder/Transmitted Code", "000700000003018302");
-		expect_member(j, "Error Code", t[i].code);
-		expect_member(j, "Error Message", t[i].message);
-		if (t[i].prop) {
+		expect_members(j, (const char *const[]){"Timestamp", "2023-11-14T22:13:21.25Z",
+				"Reporter/IP Address", "192.168.2.11",
+				"Protocol", t[i].protocol,
+				"Requester/IP Address", "192.168.2.11",
+				"Requester/Transmitted Code", "0007000000060103006B0003",
+				"Responder/IP Address", "192.168.2.50",
+				"Responder/Transmitted Code", "000700000003018302",
+				"Error Code", t[i].code,
+				"Error Message", t[i].message, NULL});
+		{
+			/* Proprietary Code is last, and absent for a standard code. */
 			const char *kv[] = {"Status", "This message was sent from IDS not IoTGW",
 					    "Detail", "exception response",
 					    "Flow", "192.168.2.11 50000 -> 192.168.2.50 502/tcp",
 					    "Proprietary Code", t[i].prop, NULL};
-			expect_description(j, kv);
-		} else {
-			const char *kv[] = {"Status", "This message was sent from IDS not IoTGW",
-					    "Detail", "exception response",
-					    "Flow", "192.168.2.11 50000 -> 192.168.2.50 502/tcp",
-					    NULL};
+
+			if (!t[i].prop)
+				kv[6] = NULL;
 			expect_description(j, kv);
 		}
 		json_decref(j);
-		mm_reporter_stats(r, &st);
-		assert_int_equal(st.requests, 1);
-		assert_int_equal(st.responses, 1);
-		assert_int_equal(st.paired, 1);
-		assert_int_equal(st.error_records, 1);
-		assert_int_equal(st.pending, 0);
-		assert_int_equal(st.unmapped, 0);
+		rig_stats(&g);
+		assert_int_equal(g.st.requests, 1);
+		assert_int_equal(g.st.responses, 1);
+		assert_int_equal(g.st.paired, 1);
+		assert_int_equal(g.st.error_records, 1);
+		assert_int_equal(g.st.pending, 0);
+		assert_int_equal(g.st.unmapped, 0);
 		/* settled: nothing left to time out */
-		assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 3600, 0}), 0);
-		assert_int_equal(s.n, 1);
-		mm_reporter_free(r);
-		sink_free(&s);
+		rig_tick(&g, 3600, 0);
+		assert_int_equal(g.s.n, 1);
+		rig_stop(&g);
 	}
 	mm_errmap_free(map);
 }
@@ -322,27 +377,23 @@ static void test_no_record(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-		struct mm_reporter_opts o;
-		struct mm_reporter_stats st;
-		struct sink s = {0};
-		struct mm_reporter *r;
+		struct rig g;
 		struct mm_reporter_msg m;
 		uint16_t tid = 1;
 
-		mm_reporter_opts_default(&o);
-		r = new_rep(&o, map, &s);
+		rig_open(&g, map);
 		m = modbus_msg(&tid, "\x01\x02", 2, 0);
-		assert_int_equal(mm_reporter_request(r, &m, 0), 0);
+		assert_int_equal(mm_reporter_request(g.r, &m, 0), 0);
 		m.time = at_ms(10);
-		assert_int_equal(mm_reporter_response(r, &m, &t[i].st), 0);
-		assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 3600, 0}), 0);
-		mm_reporter_stats(r, &st);
-		assert_int_equal(s.n, 0);
-		assert_int_equal(st.paired, 1);
-		assert_int_equal(st.pending, 0);
-		assert_int_equal(st.no_error, t[i].no_error);
-		assert_int_equal(st.error_records + st.timeout_records, 0);
-		mm_reporter_free(r);
+		assert_int_equal(mm_reporter_response(g.r, &m, &t[i].st), 0);
+		rig_tick(&g, 3600, 0);
+		rig_stats(&g);
+		assert_int_equal(g.s.n, 0);
+		assert_int_equal(g.st.paired, 1);
+		assert_int_equal(g.st.pending, 0);
+		assert_int_equal(g.st.no_error, t[i].no_error);
+		assert_int_equal(g.st.error_records + g.st.timeout_records, 0);
+		rig_stop(&g);
 	}
 	mm_errmap_free(map);
 }
@@ -356,32 +407,26 @@ static void test_unmapped(void **state)
 
 	(void)state;
 	for (with_map = 0; with_map <= 1; with_map++) {
-		struct mm_reporter_opts o;
-		struct mm_reporter_stats st;
-		struct sink s = {0};
-		struct mm_reporter *r;
+		struct rig g;
 		struct mm_reporter_msg m;
 		struct mm_reporter_status es = {MM_REPORTER_ERR_NUM, .num = 3};
 		uint16_t tid = 1;
 		json_t *j;
 
-		mm_reporter_opts_default(&o);
-		r = new_rep(&o, with_map ? map : NULL, &s);
+		rig_open(&g, with_map ? map : NULL);
 		m = modbus_msg(&tid, "\x01", 1, 0);
 		m.protocol = "Acme Bus";
-		assert_int_equal(mm_reporter_request(r, &m, 0), 0);
-		assert_int_equal(mm_reporter_response(r, &m, &es), 0);
-		assert_int_equal(s.n, 1);
-		j = parse(s.json[0]);
-		expect_member(j, "Protocol", "Acme Bus");
-		expect_member(j, "Error Code", "FF");
-		expect_member(j, "Error Message", "Other Reasons");
-		expect_member(j, "Description/Proprietary Code", "3");
+		assert_int_equal(mm_reporter_request(g.r, &m, 0), 0);
+		assert_int_equal(mm_reporter_response(g.r, &m, &es), 0);
+		j = rig_record(&g, 0, 1);
+		expect_members(j, (const char *const[]){"Protocol", "Acme Bus",
+				"Error Code", "FF",
+				"Error Message", "Other Reasons",
+				"Description/Proprietary Code", "3", NULL});
 		json_decref(j);
-		mm_reporter_stats(r, &st);
-		assert_int_equal(st.unmapped, 1);
-		mm_reporter_free(r);
-		sink_free(&s);
+		rig_stats(&g);
+		assert_int_equal(g.st.unmapped, 1);
+		rig_stop(&g);
 	}
 	mm_errmap_free(map);
 }
@@ -391,10 +436,7 @@ static void test_unmapped(void **state)
 static void test_unpaired(void **state)
 {
 	struct mm_errmap *map = load_maps();
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	struct mm_reporter_status ok = {MM_REPORTER_OK, .num = 0};
 	struct mm_reporter_status es = {MM_REPORTER_ERR_NUM, .num = 1, .text = "0x01"};
@@ -402,65 +444,51 @@ static void test_unpaired(void **state)
 	json_t *j;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	r = new_rep(&o, map, &s);
+	rig_open(&g, map);
 	m = modbus_msg(&tid, "\x00\x09\x00\x00\x00\x03\x01\x81\x01", 9, 500);
-	assert_int_equal(mm_reporter_response(r, &m, &ok), 0);
-	assert_int_equal(s.n, 0);
-	assert_int_equal(mm_reporter_response(r, &m, &es), 0);
-	assert_int_equal(s.n, 1);
-	j = parse(s.json[0]);
+	assert_int_equal(mm_reporter_response(g.r, &m, &ok), 0);
+	assert_int_equal(g.s.n, 0);
+	assert_int_equal(mm_reporter_response(g.r, &m, &es), 0);
+	j = rig_record(&g, 0, 1);
 	expect_keys(j, 1);
-	expect_member(j, "Timestamp", "2023-11-14T22:13:20.5Z");
-	expect_member(j, "Requester/IP Address", "192.168.2.11");
-	expect_member(j, "Requester/Transmitted Code", "");
-	expect_member(j, "Responder/Transmitted Code", "000900000003018101");
-	expect_member(j, "Error Code", "30");
-	{
-		const char *kv[] = {"Proprietary Code", "0x01", "Request", "not seen", NULL};
-		expect_description(j, kv);
-	}
+	expect_members(j, (const char *const[]){"Timestamp", "2023-11-14T22:13:20.5Z",
+			"Requester/IP Address", "192.168.2.11",
+			"Requester/Transmitted Code", "",
+			"Responder/Transmitted Code", "000900000003018101",
+			"Error Code", "30", NULL});
+	expect_description(j, (const char *const[]){"Proprietary Code", "0x01", "Request", "not seen", NULL});
 	json_decref(j);
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.responses, 2);
-	assert_int_equal(st.unpaired, 2);
-	assert_int_equal(st.paired, 0);
-	assert_int_equal(st.error_records, 1);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stats(&g);
+	assert_int_equal(g.st.responses, 2);
+	assert_int_equal(g.st.unpaired, 2);
+	assert_int_equal(g.st.paired, 0);
+	assert_int_equal(g.st.error_records, 1);
+	rig_stop(&g);
 	mm_errmap_free(map);
 }
 
 /* mm_reporter_report() makes the record from both byte strings at once. */
 static void test_report(void **state)
 {
-	struct mm_reporter_opts o;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	struct mm_reporter_status es = {MM_REPORTER_ERR_STD, .std = 0x30};
 	uint16_t tid = 1;
 	json_t *j;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	r = new_rep(&o, NULL, &s);
+	rig_open(&g, NULL);
 	m = modbus_msg(&tid, "\xde\xad", 2, 0);
 	m.detail = "malformed MBAP header";
-	assert_int_equal(mm_reporter_report(r, &m, NULL, 0, &es), 0);
-	assert_int_equal(mm_reporter_report(r, &m, "\x01", 1, &(struct mm_reporter_status){0}), 0);
-	assert_int_equal(s.n, 1);
-	j = parse(s.json[0]);
-	expect_member(j, "Requester/Transmitted Code", "DEAD");
-	expect_member(j, "Responder/Transmitted Code", "");
-	expect_member(j, "Error Code", "30");
-	{
-		const char *kv[] = {"Detail", "malformed MBAP header", NULL};
-		expect_description(j, kv);
-	}
+	assert_int_equal(mm_reporter_report(g.r, &m, NULL, 0, &es), 0);
+	assert_int_equal(mm_reporter_report(g.r, &m, "\x01", 1, &(struct mm_reporter_status){0}), 0);
+	j = rig_record(&g, 0, 1);
+	expect_members(j, (const char *const[]){"Requester/Transmitted Code", "DEAD",
+			"Responder/Transmitted Code", "",
+			"Error Code", "30", NULL});
+	expect_description(j, (const char *const[]){"Detail", "malformed MBAP header", NULL});
 	json_decref(j);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stop(&g);
 }
 
 /* ---- timeouts ---- */
@@ -469,86 +497,73 @@ static void test_report(void **state)
  * when its timeout ran out, not before and only once. */
 static void test_timeout(void **state)
 {
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	uint16_t tid = 3;
 	json_t *j;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	r = new_rep(&o, NULL, &s);
+	rig_open(&g, NULL);
 	m = modbus_msg(&tid, "\x00\x03\x00\x00\x00\x06\x01\x03\x00\x00\x00\x01", 12, 100);
 	m.flow = "192.168.2.11 50001 -> 192.168.2.50 502/tcp";
-	assert_int_equal(mm_reporter_request(r, &m, 2000), 0);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 2, 99999999}), 0);
-	assert_int_equal(s.n, 0);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 2, 100000000}), 0);
-	assert_int_equal(s.n, 1);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 60, 0}), 0);
-	assert_int_equal(s.n, 1);
-	j = parse(s.json[0]);
+	assert_int_equal(mm_reporter_request(g.r, &m, 2000), 0);
+	rig_tick(&g, 2, 99999999);
+	assert_int_equal(g.s.n, 0);
+	rig_tick(&g, 2, 100000000);
+	assert_int_equal(g.s.n, 1);
+	rig_tick(&g, 60, 0);
+	j = rig_record(&g, 0, 1);
 	expect_keys(j, 1);
-	expect_member(j, "Timestamp", "2023-11-14T22:13:22.1Z");
-	expect_member(j, "Protocol", "Modbus/TCP");
-	expect_member(j, "Requester/IP Address", "192.168.2.11");
-	expect_member(j, "Requester/Transmitted Code", "000300000006010300000001");
-	expect_member(j, "Responder/IP Address", "192.168.2.50");
-	expect_member(j, "Responder/Transmitted Code", "");
-	expect_member(j, "Error Code", "10");
-	expect_member(j, "Error Message", "No Response");
-	{
-		const char *kv[] = {"Flow", "192.168.2.11 50001 -> 192.168.2.50 502/tcp",
-				    "Timeout", "no response within 2000 ms", NULL};
-		expect_description(j, kv);
-	}
+	expect_members(j, (const char *const[]){"Timestamp", "2023-11-14T22:13:22.1Z",
+			"Protocol", "Modbus/TCP",
+			"Requester/IP Address", "192.168.2.11",
+			"Requester/Transmitted Code", "000300000006010300000001",
+			"Responder/IP Address", "192.168.2.50",
+			"Responder/Transmitted Code", "",
+			"Error Code", "10",
+			"Error Message", "No Response", NULL});
+	expect_description(j, (const char *const[]){"Flow", "192.168.2.11 50001 -> 192.168.2.50 502/tcp",
+				    "Timeout", "no response within 2000 ms", NULL});
 	json_decref(j);
 	/* a late answer finds nothing to pair with */
 	m.time = at_ms(5000);
-	assert_int_equal(mm_reporter_response(r, &m, &(struct mm_reporter_status){0}), 0);
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.timeout_records, 1);
-	assert_int_equal(st.unpaired, 1);
-	assert_int_equal(st.pending, 0);
-	assert_int_equal(s.n, 1);
-	mm_reporter_free(r);
-	sink_free(&s);
+	assert_int_equal(mm_reporter_response(g.r, &m, &(struct mm_reporter_status){0}), 0);
+	rig_stats(&g);
+	assert_int_equal(g.st.timeout_records, 1);
+	assert_int_equal(g.st.unpaired, 1);
+	assert_int_equal(g.st.pending, 0);
+	assert_int_equal(g.s.n, 1);
+	rig_stop(&g);
 }
 
 /* A request that may rightly get no answer is forgotten silently after the
  * default timeout, but still pairs with an error before that. */
 static void test_answer_optional(void **state)
 {
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	uint16_t a = 1, b = 2;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	o.timeout_ms = 1000;
-	r = new_rep(&o, NULL, &s);
+	rig_init(&g);
+	g.o.timeout_ms = 1000;
+	rig_start(&g, NULL);
 	m = modbus_msg(&a, "\x01", 1, 0);
-	assert_int_equal(mm_reporter_request(r, &m, MM_REPORTER_ANSWER_OPTIONAL), 0);
+	assert_int_equal(mm_reporter_request(g.r, &m, MM_REPORTER_ANSWER_OPTIONAL), 0);
 	m = modbus_msg(&b, "\x02", 1, 0);
-	assert_int_equal(mm_reporter_request(r, &m, MM_REPORTER_ANSWER_OPTIONAL), 0);
+	assert_int_equal(mm_reporter_request(g.r, &m, MM_REPORTER_ANSWER_OPTIONAL), 0);
 	m.time = at_ms(999);
 	assert_int_equal(mm_reporter_response(
-				 r, &m, &(struct mm_reporter_status){MM_REPORTER_ERR_STD, .std = 0x31}),
+				 g.r, &m, &(struct mm_reporter_status){MM_REPORTER_ERR_STD, .std = 0x31}),
 			 0);
-	assert_int_equal(s.n, 1);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 100, 0}), 0);
-	mm_reporter_stats(r, &st);
-	assert_int_equal(s.n, 1);
-	assert_int_equal(st.paired, 1);
-	assert_int_equal(st.timeout_records, 0);
-	assert_int_equal(st.pending, 0);
-	mm_reporter_free(r);
-	sink_free(&s);
+	assert_int_equal(g.s.n, 1);
+	rig_tick(&g, 100, 0);
+	rig_stats(&g);
+	assert_int_equal(g.s.n, 1);
+	assert_int_equal(g.st.paired, 1);
+	assert_int_equal(g.st.timeout_records, 0);
+	assert_int_equal(g.st.pending, 0);
+	rig_stop(&g);
 }
 
 /* ---- bounds ---- */
@@ -557,86 +572,76 @@ static void test_answer_optional(void **state)
  * the request nearest its deadline is dropped. */
 static void test_replace_evict(void **state)
 {
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	uint16_t keys[6] = {1, 2, 3, 4, 5, 6};
 	int i;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	o.max_pending = 3;
-	r = new_rep(&o, NULL, &s);
+	rig_init(&g);
+	g.o.max_pending = 3;
+	rig_start(&g, NULL);
 	for (i = 0; i < 5; i++) {
 		m = modbus_msg(&keys[i], "\x01", 1, i * 10);
-		assert_int_equal(mm_reporter_request(r, &m, 0), 0);
+		assert_int_equal(mm_reporter_request(g.r, &m, 0), 0);
 	}
 	/* key 3 again, later: replaces, evicts nothing; its deadline moves */
 	m = modbus_msg(&keys[2], "\x33", 1, 100);
-	assert_int_equal(mm_reporter_request(r, &m, 0), 0);
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.requests, 6);
-	assert_int_equal(st.replaced, 1);
-	assert_int_equal(st.evicted, 2);
-	assert_int_equal(st.pending, 3);
+	assert_int_equal(mm_reporter_request(g.r, &m, 0), 0);
+	rig_stats(&g);
+	assert_int_equal(g.st.requests, 6);
+	assert_int_equal(g.st.replaced, 1);
+	assert_int_equal(g.st.evicted, 2);
+	assert_int_equal(g.st.pending, 3);
 	/* a sixth: key 4 (time 30) is now nearest its deadline */
 	m = modbus_msg(&keys[5], "\x01", 1, 110);
-	assert_int_equal(mm_reporter_request(r, &m, 0), 0);
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.evicted, 3);
-	assert_int_equal(st.pending, 3);
+	assert_int_equal(mm_reporter_request(g.r, &m, 0), 0);
+	rig_stats(&g);
+	assert_int_equal(g.st.evicted, 3);
+	assert_int_equal(g.st.pending, 3);
 	/* what is held: keys 3, 5, 6; keys 1, 2, 4 are gone */
 	for (i = 0; i < 6; i++) {
 		uint64_t before;
 		m = modbus_msg(&keys[i], "\x01", 1, 200);
-		mm_reporter_stats(r, &st);
-		before = st.paired;
-		assert_int_equal(mm_reporter_response(r, &m, &(struct mm_reporter_status){0}), 0);
-		mm_reporter_stats(r, &st);
-		assert_int_equal(st.paired - before, i == 2 || i == 4 || i == 5);
+		rig_stats(&g);
+		before = g.st.paired;
+		assert_int_equal(mm_reporter_response(g.r, &m, &(struct mm_reporter_status){0}), 0);
+		rig_stats(&g);
+		assert_int_equal(g.st.paired - before, i == 2 || i == 4 || i == 5);
 	}
-	assert_int_equal(s.n, 0);
-	mm_reporter_free(r);
+	assert_int_equal(g.s.n, 0);
+	rig_stop(&g);
 }
 
 /* The replaced request's bytes are gone: a timeout reports the new one's. */
 static void test_replace_bytes(void **state)
 {
-	struct mm_reporter_opts o;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	uint16_t k = 1;
 	json_t *j;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	r = new_rep(&o, NULL, &s);
+	rig_open(&g, NULL);
 	m = modbus_msg(&k, "\xAA", 1, 0);
-	assert_int_equal(mm_reporter_request(r, &m, 1000), 0);
+	assert_int_equal(mm_reporter_request(g.r, &m, 1000), 0);
 	m = modbus_msg(&k, "\xBB", 1, 500);
-	assert_int_equal(mm_reporter_request(r, &m, 1000), 0);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 1, 499000000}), 0);
-	assert_int_equal(s.n, 0);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 10, 0}), 0);
-	assert_int_equal(s.n, 1);
-	j = parse(s.json[0]);
-	expect_member(j, "Requester/Transmitted Code", "BB");
-	expect_member(j, "Timestamp", "2023-11-14T22:13:21.5Z");
+	assert_int_equal(mm_reporter_request(g.r, &m, 1000), 0);
+	rig_tick(&g, 1, 499000000);
+	assert_int_equal(g.s.n, 0);
+	rig_tick(&g, 10, 0);
+	j = rig_record(&g, 0, 1);
+	expect_members(j, (const char *const[]){"Requester/Transmitted Code", "BB",
+			"Timestamp", "2023-11-14T22:13:21.5Z", NULL});
 	json_decref(j);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stop(&g);
 }
 
 /* Transmitted Codes are cut at max_raw and Description says how long the
  * messages were. */
 static void test_truncate(void **state)
 {
-	struct mm_reporter_opts o;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	uint8_t req[70], resp[20];
 	uint16_t k = 1;
@@ -647,41 +652,33 @@ static void test_truncate(void **state)
 	for (i = 0; i < sizeof req; i++)
 		req[i] = (uint8_t)i;
 	memset(resp, 0xEE, sizeof resp);
-	mm_reporter_opts_default(&o);
-	o.max_raw = 16;
-	r = new_rep(&o, NULL, &s);
+	rig_init(&g);
+	g.o.max_raw = 16;
+	rig_start(&g, NULL);
 	m = modbus_msg(&k, req, sizeof req, 0);
-	assert_int_equal(mm_reporter_request(r, &m, 0), 0);
+	assert_int_equal(mm_reporter_request(g.r, &m, 0), 0);
 	m.raw = resp;
 	m.raw_len = sizeof resp;
 	assert_int_equal(mm_reporter_response(
-				 r, &m, &(struct mm_reporter_status){MM_REPORTER_ERR_STD, .std = 0x41}),
+				 g.r, &m, &(struct mm_reporter_status){MM_REPORTER_ERR_STD, .std = 0x41}),
 			 0);
 	/* a timeout of a long request says it too */
 	m = modbus_msg(&k, req, sizeof req, 0);
-	assert_int_equal(mm_reporter_request(r, &m, 100), 0);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 1, 0}), 0);
-	assert_int_equal(s.n, 2);
-	j = parse(s.json[0]);
-	expect_member(j, "Requester/Transmitted Code", "000102030405060708090A0B0C0D0E0F");
-	expect_member(j, "Responder/Transmitted Code", "EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE");
-	{
-		const char *kv[] = {"Truncated",
+	assert_int_equal(mm_reporter_request(g.r, &m, 100), 0);
+	rig_tick(&g, 1, 0);
+	j = rig_record(&g, 0, 2);
+	expect_members(j, (const char *const[]){"Requester/Transmitted Code", "000102030405060708090A0B0C0D0E0F",
+			"Responder/Transmitted Code", "EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE", NULL});
+	expect_description(j, (const char *const[]){"Truncated",
 				    "Requester Transmitted Code: first 16 of 70 bytes; "
 				    "Responder Transmitted Code: first 16 of 20 bytes",
-				    NULL};
-		expect_description(j, kv);
-	}
+				    NULL});
 	json_decref(j);
-	j = parse(s.json[1]);
-	{
-		const char *kv[] = {"Timeout", "no response within 100 ms", "Truncated",
-				    "Requester Transmitted Code: first 16 of 70 bytes", NULL};
-		expect_description(j, kv);
-	}
+	j = parse(g.s.json[1]);
+	expect_description(j, (const char *const[]){"Timeout", "no response within 100 ms", "Truncated",
+				    "Requester Transmitted Code: first 16 of 70 bytes", NULL});
 	json_decref(j);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stop(&g);
 }
 
 /* Many requests never answered: memory stays at max_pending, and every
@@ -753,78 +750,65 @@ static struct mm_reporter_msg stream_msg(const char *topic, const char *device, 
  * period is learnt anew, the long gap not counted. */
 static void test_silence(void **state)
 {
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	json_t *j;
 	int i;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	r = new_rep(&o, NULL, &s);
+	rig_open(&g, NULL);
 	for (i = 0; i <= 4; i++) {
 		m = stream_msg("sensors/t1", "192.168.2.60", i * 1000);
 		m.flow = "192.168.2.60 40000 -> 192.168.2.11 1883/tcp";
-		assert_int_equal(mm_reporter_periodic(r, &m, 0), 0);
-		assert_int_equal(mm_reporter_tick(r, &m.time), 0);
+		assert_int_equal(mm_reporter_periodic(g.r, &m, 0), 0);
+		assert_int_equal(mm_reporter_tick(g.r, &m.time), 0);
 	}
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 6, 999999999}), 0);
-	assert_int_equal(s.n, 0);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 7, 1}), 0);
-	assert_int_equal(s.n, 1);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 100, 0}), 0);
-	assert_int_equal(s.n, 1);
-	j = parse(s.json[0]);
+	rig_tick(&g, 6, 999999999);
+	assert_int_equal(g.s.n, 0);
+	rig_tick(&g, 7, 1);
+	assert_int_equal(g.s.n, 1);
+	rig_tick(&g, 100, 0);
+	j = rig_record(&g, 0, 1);
 	expect_keys(j, 1);
-	expect_member(j, "Timestamp", "2023-11-14T22:13:27.0Z");
-	expect_member(j, "Protocol", "MQTT 3.1.1");
-	expect_member(j, "Requester/IP Address", "192.168.2.11");
-	expect_member(j, "Requester/Transmitted Code", "");
-	expect_member(j, "Responder/IP Address", "192.168.2.60");
-	expect_member(j, "Responder/Transmitted Code", "");
-	expect_member(j, "Error Code", "10");
-	expect_member(j, "Error Message", "No Response");
-	{
-		const char *kv[] = {"Flow", "192.168.2.60 40000 -> 192.168.2.11 1883/tcp", "Silence",
+	expect_members(j, (const char *const[]){"Timestamp", "2023-11-14T22:13:27.0Z",
+			"Protocol", "MQTT 3.1.1",
+			"Requester/IP Address", "192.168.2.11",
+			"Requester/Transmitted Code", "",
+			"Responder/IP Address", "192.168.2.60",
+			"Responder/Transmitted Code", "",
+			"Error Code", "10",
+			"Error Message", "No Response", NULL});
+	expect_description(j, (const char *const[]){"Flow", "192.168.2.60 40000 -> 192.168.2.11 1883/tcp", "Silence",
 				    "no message for 3.0 s; period 1.0 s learnt from 3 intervals",
-				    NULL};
-		expect_description(j, kv);
-	}
+				    NULL});
 	json_decref(j);
 	/* it speaks again every 2 s: three messages are two intervals, not
 	 * enough to learn (the 196 s gap does not count) */
 	for (i = 0; i < 3; i++) {
 		m = stream_msg("sensors/t1", "192.168.2.60", 200000 + i * 2000);
-		assert_int_equal(mm_reporter_periodic(r, &m, 0), 0);
+		assert_int_equal(mm_reporter_periodic(g.r, &m, 0), 0);
 	}
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 300, 0}), 0);
-	assert_int_equal(s.n, 1);
+	rig_tick(&g, 300, 0);
+	assert_int_equal(g.s.n, 1);
 	for (i = 3; i < 5; i++) {
 		m = stream_msg("sensors/t1", "192.168.2.60", 300000 + (i - 3) * 2000);
-		assert_int_equal(mm_reporter_periodic(r, &m, 0), 0);
+		assert_int_equal(mm_reporter_periodic(g.r, &m, 0), 0);
 	}
 	/* 300 s and 302 s after 204 s: intervals 2, 96, 2 -> the longest is
 	 * 96 s, so the limit is 288 s after 302 s */
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 589, 999000000}), 0);
-	assert_int_equal(s.n, 1);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 590, 0}), 0);
-	assert_int_equal(s.n, 2);
-	j = parse(s.json[1]);
+	rig_tick(&g, 589, 999000000);
+	assert_int_equal(g.s.n, 1);
+	rig_tick(&g, 590, 0);
+	j = rig_record(&g, 1, 2);
 	expect_member(j, "Timestamp", "2023-11-14T22:23:10.0Z");
-	{
-		const char *kv[] = {"Silence",
+	expect_description(j, (const char *const[]){"Silence",
 				    "no message for 288.0 s; period 96.0 s learnt from 3 intervals",
-				    NULL};
-		expect_description(j, kv);
-	}
+				    NULL});
 	json_decref(j);
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.silence_records, 2);
-	assert_int_equal(st.periodic, 1);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stats(&g);
+	assert_int_equal(g.st.silence_records, 2);
+	assert_int_equal(g.st.periodic, 1);
+	rig_stop(&g);
 }
 
 /* A period given is used from the first message; periodic_min_ms is the
@@ -844,33 +828,27 @@ static void test_silence_given(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-		struct mm_reporter_opts o;
-		struct sink s = {0};
-		struct mm_reporter *r;
+		struct rig g;
 		struct mm_reporter_msg m;
 		struct timespec before;
 		json_t *j;
 
-		mm_reporter_opts_default(&o);
-		o.periodic_min_ms = t[i].min_ms ? t[i].min_ms : 1; /* 0 means the default */
-		r = new_rep(&o, NULL, &s);
+		rig_init(&g);
+		g.o.periodic_min_ms = t[i].min_ms ? t[i].min_ms : 1; /* 0 means the default */
+		rig_start(&g, NULL);
 		m = stream_msg("inf/0x0011", "192.168.2.61", 0);
-		assert_int_equal(mm_reporter_periodic(r, &m, t[i].period_ms), 0);
+		assert_int_equal(mm_reporter_periodic(g.r, &m, t[i].period_ms), 0);
 		before = at_ms(t[i].at_ms - 1);
-		assert_int_equal(mm_reporter_tick(r, &before), 0);
-		assert_int_equal(s.n, 0);
+		assert_int_equal(mm_reporter_tick(g.r, &before), 0);
+		assert_int_equal(g.s.n, 0);
 		before = at_ms(t[i].at_ms);
-		assert_int_equal(mm_reporter_tick(r, &before), 0);
-		if (s.n != 1)
-			fail_msg("case %zu: %d records", i, s.n);
-		j = parse(s.json[0]);
-		{
-			const char *kv[] = {"Silence", t[i].text, NULL};
-			expect_description(j, kv);
-		}
+		assert_int_equal(mm_reporter_tick(g.r, &before), 0);
+		if (g.s.n != 1)
+			fail_msg("case %zu: %d records", i, g.s.n);
+		j = parse(g.s.json[0]);
+		expect_description(j, (const char *const[]){"Silence", t[i].text, NULL});
 		json_decref(j);
-		mm_reporter_free(r);
-		sink_free(&s);
+		rig_stop(&g);
 	}
 }
 
@@ -879,37 +857,33 @@ static void test_periodic_evict(void **state)
 {
 	static const char *const order[] = {"192.168.2.1", "192.168.2.2", "192.168.2.1",
 					    "192.168.2.3"};
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	json_t *j;
 	int i;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	o.max_periodic = 2;
-	r = new_rep(&o, NULL, &s);
+	rig_init(&g);
+	g.o.max_periodic = 2;
+	rig_start(&g, NULL);
 	for (i = 0; i < 4; i++) {
 		m = stream_msg("t", order[i], i * 10);
-		assert_int_equal(mm_reporter_periodic(r, &m, 1000), 0);
+		assert_int_equal(mm_reporter_periodic(g.r, &m, 1000), 0);
 	}
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.periodic, 2);
-	assert_int_equal(st.periodic_evicted, 1);
-	assert_int_equal(mm_reporter_tick(r, &(struct timespec){T0 + 60, 0}), 0);
-	assert_int_equal(s.n, 2);
+	rig_stats(&g);
+	assert_int_equal(g.st.periodic, 2);
+	assert_int_equal(g.st.periodic_evicted, 1);
+	rig_tick(&g, 60, 0);
+	assert_int_equal(g.s.n, 2);
 	/* .2 was dropped; .1 (deadline 3.02 s) comes before .3 (3.03 s) */
-	j = parse(s.json[0]);
-	expect_member(j, "Responder/IP Address", "192.168.2.1");
-	expect_member(j, "Timestamp", "2023-11-14T22:13:23.02Z");
+	j = parse(g.s.json[0]);
+	expect_members(j, (const char *const[]){"Responder/IP Address", "192.168.2.1",
+			"Timestamp", "2023-11-14T22:13:23.02Z", NULL});
 	json_decref(j);
-	j = parse(s.json[1]);
+	j = parse(g.s.json[1]);
 	expect_member(j, "Responder/IP Address", "192.168.2.3");
 	json_decref(j);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stop(&g);
 }
 
 /* ---- the spool ---- */
@@ -960,20 +934,17 @@ static void test_spooled(void **state)
 		{1, 0, 16 * 8 + 6, "gw.flow.stats"},
 	};
 	struct spool_dir d;
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	char pid[24];
 	size_t i;
 
 	(void)state;
 	spool_open(&d, NULL);
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
-	mm_reporter_opts_default(&o);
-	o.spool = d.sp;
-	o.app_name = NULL; /* the default */
-	r = new_rep(&o, NULL, &s);
+	rig_init(&g);
+	g.o.spool = d.sp;
+	g.o.app_name = NULL; /* the default */
+	rig_start(&g, NULL);
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		static const char ev[] = "{\"event\":\"gw.flow.stats\",\"device\":\"192.168.2.50\"}";
 		struct mm_spool_rec sr;
@@ -981,13 +952,13 @@ static void test_spooled(void **state)
 		uint16_t k = (uint16_t)i;
 
 		if (t[i].event) {
-			assert_int_equal(mm_reporter_event(r, ev, sizeof ev - 1), 0);
+			assert_int_equal(mm_reporter_event(g.r, ev, sizeof ev - 1), 0);
 		} else {
 			struct mm_reporter_msg m = modbus_msg(&k, "\x01", 1, 1500);
 			struct mm_reporter_status es = {MM_REPORTER_ERR_STD, .std = t[i].code};
-			assert_int_equal(mm_reporter_report(r, &m, "\x02", 1, &es), 0);
+			assert_int_equal(mm_reporter_report(g.r, &m, "\x02", 1, &es), 0);
 		}
-		assert_int_equal(s.n, (int)i + 1);
+		assert_int_equal(g.s.n, (int)i + 1);
 		assert_int_equal(mm_spool_read(d.sp, &sr), 0);
 		assert_int_equal(mm_syslog_parse(sr.data, sr.len, MM_SYSLOG_ONLY_5424, &sm), 0);
 		assert_int_equal(sm.pri, t[i].pri);
@@ -996,7 +967,7 @@ static void test_spooled(void **state)
 		expect_slice(&sm.hostname, "gw1");
 		expect_slice(&sm.procid, pid);
 		expect_slice(&sm.msgid, t[i].msgid);
-		expect_slice(&sm.msg, s.json[i]);
+		expect_slice(&sm.msg, g.s.json[i]);
 		assert_true(sm.time.present);
 		if (!t[i].event) {
 			assert_int_equal(sm.time.year, 2023);
@@ -1005,13 +976,12 @@ static void test_spooled(void **state)
 			assert_int_equal(sm.time.nsec, 500000000);
 		}
 	}
-	assert_int_equal(s.events, 1);
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.spooled, 5);
-	assert_int_equal(st.events, 1);
-	assert_int_equal(st.refused, 0);
-	mm_reporter_free(r);
-	sink_free(&s);
+	assert_int_equal(g.s.events, 1);
+	rig_stats(&g);
+	assert_int_equal(g.st.spooled, 5);
+	assert_int_equal(g.st.events, 1);
+	assert_int_equal(g.st.refused, 0);
+	rig_stop(&g);
 	spool_remove(&d);
 }
 
@@ -1020,10 +990,7 @@ static void test_spool_full(void **state)
 {
 	struct spool_dir d;
 	struct mm_spool_opts so;
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	int i, rc = 0;
 
 	(void)state;
@@ -1033,22 +1000,21 @@ static void test_spool_full(void **state)
 	so.segment_bytes = 2048;
 	so.sync = MM_SPOOL_SYNC_NEVER;
 	spool_open(&d, &so);
-	mm_reporter_opts_default(&o);
-	o.spool = d.sp;
-	r = new_rep(&o, NULL, &s);
+	rig_init(&g);
+	g.o.spool = d.sp;
+	rig_start(&g, NULL);
 	for (i = 0; i < 100 && rc == 0; i++) {
 		uint16_t k = (uint16_t)i;
 		struct mm_reporter_msg m = modbus_msg(&k, "\x01", 1, i);
-		rc = mm_reporter_report(r, &m, "\x02", 1,
+		rc = mm_reporter_report(g.r, &m, "\x02", 1,
 					&(struct mm_reporter_status){MM_REPORTER_ERR_STD, .std = 0x30});
 	}
 	assert_int_equal(rc, MM_EFULL);
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.refused, 1);
-	assert_int_equal(st.spooled, (uint64_t)i - 1);
-	assert_int_equal(st.error_records, (uint64_t)i);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stats(&g);
+	assert_int_equal(g.st.refused, 1);
+	assert_int_equal(g.st.spooled, (uint64_t)i - 1);
+	assert_int_equal(g.st.error_records, (uint64_t)i);
+	rig_stop(&g);
 	spool_remove(&d);
 }
 
@@ -1074,30 +1040,25 @@ static void test_event(void **state)
 		{"not json", MM_EINVAL},
 		{"", MM_EINVAL},
 	};
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	size_t i;
 	int accepted = 0;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	r = new_rep(&o, NULL, &s);
+	rig_open(&g, NULL);
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-		int rc = mm_reporter_event(r, t[i].text, strlen(t[i].text));
+		int rc = mm_reporter_event(g.r, t[i].text, strlen(t[i].text));
 		if (rc != t[i].rc)
 			fail_msg("case %zu (%s): %d", i, t[i].text, rc);
 		accepted += rc == 0;
-		assert_int_equal(s.n, accepted);
+		assert_int_equal(g.s.n, accepted);
 		if (rc == 0)
-			assert_string_equal(s.json[s.n - 1], t[i].text);
+			assert_string_equal(g.s.json[g.s.n - 1], t[i].text);
 	}
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.events, (uint64_t)accepted);
-	assert_int_equal(s.events, accepted);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stats(&g);
+	assert_int_equal(g.st.events, (uint64_t)accepted);
+	assert_int_equal(g.s.events, accepted);
+	rig_stop(&g);
 }
 
 /* ---- bad input ---- */
@@ -1106,18 +1067,14 @@ static void test_bad_input(void **state)
 {
 	static const uint8_t long_key[MM_REPORTER_KEY_MAX + 1] = {0};
 	char long_id[300];
-	struct mm_reporter_opts o;
-	struct mm_reporter_stats st;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	uint16_t k = 1;
 	int i;
 
 	(void)state;
 	memset(long_id, 'a', sizeof long_id - 1);
 	long_id[sizeof long_id - 1] = '\0';
-	mm_reporter_opts_default(&o);
-	r = new_rep(&o, NULL, &s);
+	rig_open(&g, NULL);
 	for (i = 0; i < 12; i++) {
 		struct mm_reporter_msg m = modbus_msg(&k, "\x01", 1, 0);
 		struct mm_reporter_status es = {MM_REPORTER_ERR_STD, .std = 0x30};
@@ -1136,13 +1093,13 @@ static void test_bad_input(void **state)
 		case 10: m.protocol = "\xff\xfe"; break;
 		case 11: m.responder = (struct mm_reporter_party){MM_X1367_ID_UNIQUE_ID, ""}; break;
 		}
-		if (mm_reporter_request(r, &m, 0) != MM_EINVAL)
+		if (mm_reporter_request(g.r, &m, 0) != MM_EINVAL)
 			fail_msg("case %d: request taken", i);
-		if (mm_reporter_response(r, &m, &es) != MM_EINVAL)
+		if (mm_reporter_response(g.r, &m, &es) != MM_EINVAL)
 			fail_msg("case %d: response taken", i);
-		if (mm_reporter_report(r, &m, NULL, 0, &es) != MM_EINVAL)
+		if (mm_reporter_report(g.r, &m, NULL, 0, &es) != MM_EINVAL)
 			fail_msg("case %d: report taken", i);
-		if (mm_reporter_periodic(r, &m, 0) != MM_EINVAL)
+		if (mm_reporter_periodic(g.r, &m, 0) != MM_EINVAL)
 			fail_msg("case %d: periodic taken", i);
 	}
 	{
@@ -1150,20 +1107,20 @@ static void test_bad_input(void **state)
 		struct mm_reporter_msg m = modbus_msg(&k, "\x01", 1, 0);
 		struct mm_reporter_status bad_name = {MM_REPORTER_ERR_NAME, .name = NULL};
 		struct mm_reporter_status bad_outcome = {(enum mm_reporter_outcome)9, .num = 0};
-		assert_int_equal(mm_reporter_response(r, &m, &bad_name), MM_EINVAL);
-		assert_int_equal(mm_reporter_response(r, &m, &bad_outcome), MM_EINVAL);
-		assert_int_equal(mm_reporter_response(r, &m, NULL), MM_EINVAL);
+		assert_int_equal(mm_reporter_response(g.r, &m, &bad_name), MM_EINVAL);
+		assert_int_equal(mm_reporter_response(g.r, &m, &bad_outcome), MM_EINVAL);
+		assert_int_equal(mm_reporter_response(g.r, &m, NULL), MM_EINVAL);
 	}
-	mm_reporter_stats(r, &st);
-	assert_int_equal(st.requests + st.responses + st.periodic + st.pending, 0);
-	assert_int_equal(s.n, 0);
+	rig_stats(&g);
+	assert_int_equal(g.st.requests + g.st.responses + g.st.periodic + g.st.pending, 0);
+	assert_int_equal(g.s.n, 0);
 	/* a MAC address in either form is an identifier X.1367 takes */
 	{
 		struct mm_reporter_msg m = modbus_msg(&k, "\x01", 1, 0);
 		m.responder = (struct mm_reporter_party){MM_X1367_ID_MAC, "00-11-22-33-44-55"};
-		assert_int_equal(mm_reporter_request(r, &m, 0), 0);
+		assert_int_equal(mm_reporter_request(g.r, &m, 0), 0);
 	}
-	mm_reporter_free(r);
+	rig_stop(&g);
 
 	/* options */
 	{
@@ -1187,14 +1144,14 @@ static void test_bad_input(void **state)
 
 		for (j = 0; j < sizeof t / sizeof t[0]; j++) {
 			struct mm_reporter *r2 = NULL;
-			mm_reporter_opts_default(&o);
-			o.reporter.kind = t[j].kind;
-			o.reporter.id = t[j].id;
-			o.hostname = t[j].hostname;
-			o.app_name = t[j].app_name;
-			o.max_raw = t[j].max_raw;
-			o.periodic_samples = t[j].samples;
-			if (mm_reporter_new(&o, &r2) != t[j].rc)
+			rig_init(&g);
+			g.o.reporter.kind = t[j].kind;
+			g.o.reporter.id = t[j].id;
+			g.o.hostname = t[j].hostname;
+			g.o.app_name = t[j].app_name;
+			g.o.max_raw = t[j].max_raw;
+			g.o.periodic_samples = t[j].samples;
+			if (mm_reporter_new(&g.o, &r2) != t[j].rc)
 				fail_msg("options case %zu", j);
 			mm_reporter_free(r2);
 		}
@@ -1204,33 +1161,29 @@ static void test_bad_input(void **state)
 /* A message with no time takes the wall clock's. */
 static void test_wall_clock(void **state)
 {
-	struct mm_reporter_opts o;
-	struct sink s = {0};
-	struct mm_reporter *r;
+	struct rig g;
 	struct mm_reporter_msg m;
 	struct timespec before, after;
 	struct mm_x1367_record *rec;
 	uint16_t k = 1;
 
 	(void)state;
-	mm_reporter_opts_default(&o);
-	r = new_rep(&o, NULL, &s);
+	rig_open(&g, NULL);
 	m = modbus_msg(&k, "\x01", 1, 0);
 	m.time = (struct timespec){0, 0};
 	clock_gettime(CLOCK_REALTIME, &before);
 	assert_int_equal(mm_reporter_report(
-				 r, &m, NULL, 0, &(struct mm_reporter_status){MM_REPORTER_ERR_STD, .std = 0x11}),
+				 g.r, &m, NULL, 0, &(struct mm_reporter_status){MM_REPORTER_ERR_STD, .std = 0x11}),
 			 0);
 	clock_gettime(CLOCK_REALTIME, &after);
-	assert_int_equal(s.n, 1);
-	assert_int_equal(mm_x1367_decode(s.json[0], strlen(s.json[0]), MM_X1367_STRICT, &rec, NULL), 0);
+	assert_int_equal(g.s.n, 1);
+	assert_int_equal(mm_x1367_decode(g.s.json[0], strlen(g.s.json[0]), MM_X1367_STRICT, &rec, NULL), 0);
 	assert_true(rec->time.tv_sec > before.tv_sec ||
 		    (rec->time.tv_sec == before.tv_sec && rec->time.tv_nsec >= before.tv_nsec));
 	assert_true(rec->time.tv_sec < after.tv_sec ||
 		    (rec->time.tv_sec == after.tv_sec && rec->time.tv_nsec <= after.tv_nsec));
 	mm_x1367_free(rec);
-	mm_reporter_free(r);
-	sink_free(&s);
+	rig_stop(&g);
 }
 
 int main(void)
