@@ -295,6 +295,19 @@ static void mem_sub(struct gw_flows *f, struct flow *fl, size_t n)
 	f->c.memory -= n;
 }
 
+/* Gives back a side's in-order buffer, and forgets the bytes it was to
+ * skip: what follows is no longer the stream they belonged to. */
+static void buf_drop(struct gw_flows *f, struct flow *fl, struct dir *d)
+{
+	if (d->buf) {
+		mem_sub(f, fl, d->cap);
+		free(d->buf);
+	}
+	d->buf = NULL;
+	d->len = d->cap = 0;
+	d->skip = 0;
+}
+
 static void dir_clear(struct gw_flows *f, struct flow *fl, struct dir *d)
 {
 	struct seg *s, *n;
@@ -306,13 +319,7 @@ static void dir_clear(struct gw_flows *f, struct flow *fl, struct dir *d)
 	}
 	d->held = NULL;
 	d->held_bytes = 0;
-	if (d->buf) {
-		mem_sub(f, fl, d->cap);
-		free(d->buf);
-	}
-	d->buf = NULL;
-	d->len = d->cap = 0;
-	d->skip = 0;
+	buf_drop(f, fl, d);
 }
 
 static void flow_free(struct gw_flows *f, struct flow *fl)
@@ -667,16 +674,8 @@ static void stop(struct gw_flows *f, struct flow *fl)
  * whether it can go on. 0, or -1 when the flow stopped. */
 static int gap(struct gw_flows *f, struct flow *fl, int s)
 {
-	struct dir *d = &fl->d[s];
-
 	f->c.gaps++;
-	if (d->buf) {
-		mem_sub(f, fl, d->cap);
-		free(d->buf);
-	}
-	d->buf = NULL;
-	d->len = d->cap = 0;
-	d->skip = 0;
+	buf_drop(f, fl, &fl->d[s]);
 	if (!fl->dec->gap || fl->dec->gap(fl->state, (enum gw_side)s) == GW_STOP) {
 		stop(f, fl);
 		return -1;

@@ -90,6 +90,8 @@ struct head {
 #define R_OK 0
 #define R_AGAIN 1
 #define R_STOP (-1)
+/* So that malformed() ends both a syntax check and what data() returns. */
+_Static_assert(R_STOP == GW_STOP, "R_STOP must be GW_STOP");
 
 /* ---- reporting ---- */
 
@@ -122,40 +124,20 @@ static void put_key(uint8_t *key, uint32_t n)
 }
 
 /* Reports a malformed message (fmt says why) with the bytes at hand up to
- * its head's end. */
-static void vmalformed(struct head *h, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
-static void vmalformed(struct head *h, const char *fmt, va_list ap)
-{
-	h->note[0] = '\0';
-	gw_vnote(h->note, sizeof h->note, fmt, ap);
-	gw_report_malformed(h->sink, "HTTP", h->from, h->p,
-			    h->len ? h->len : (h->avail < HEAD_MAX ? h->avail : HEAD_MAX), h->note);
-}
-
-/* vmalformed(), returning R_STOP for the syntax checks... */
+ * its head's end. Returns R_STOP, which is also GW_STOP: the syntax checks
+ * and the steps of data() both end with it. */
 static int malformed(struct head *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int malformed(struct head *h, const char *fmt, ...)
 {
 	va_list ap;
 
+	h->note[0] = '\0';
 	va_start(ap, fmt);
-	vmalformed(h, fmt, ap);
+	gw_vnote(h->note, sizeof h->note, fmt, ap);
 	va_end(ap);
+	gw_report_malformed(h->sink, "HTTP", h->from, h->p,
+			    h->len ? h->len : (h->avail < HEAD_MAX ? h->avail : HEAD_MAX), h->note);
 	return R_STOP;
-}
-
-/* ... and GW_STOP for what data() returns. */
-static long malformed_stop(struct head *h, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static long malformed_stop(struct head *h, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmalformed(h, fmt, ap);
-	va_end(ap);
-	return GW_STOP;
 }
 
 /* ---- syntax ---- */
@@ -527,7 +509,7 @@ static long request(struct head *h)
 	/* RFC 9112 section 6.3: a server must answer 400 to a request whose
 	 * final transfer coding is not chunked, since its length is unknown. */
 	if (h->has_te && !h->te_chunked)
-		return malformed_stop(h, "request Transfer-Encoding does not end in chunked");
+		return malformed(h, "request Transfer-Encoding does not end in chunked");
 	if (h->has_te && h->has_cl)
 		gw_note(h->note, sizeof h->note, "Transfer-Encoding and Content-Length both present");
 	if ((keep = short_body(h, 0)) < 0)
@@ -627,8 +609,8 @@ static long message(struct http_state *st, enum gw_side from, const uint8_t *p, 
 		if (rc == R_STOP)
 			return GW_STOP;
 		if (n >= HEAD_MAX)
-			return malformed_stop(&h, "%s head over %d bytes",
-					      from == GW_CLIENT ? "request" : "response", HEAD_MAX);
+			return malformed(&h, "%s head over %d bytes",
+					 from == GW_CLIENT ? "request" : "response", HEAD_MAX);
 		return 0;
 	}
 	return from == GW_CLIENT ? request(&h) : response(&h);
@@ -649,7 +631,7 @@ static long chunk_size(struct http_state *st, enum gw_side from, const uint8_t *
 	if (!line_end(&c, &llen, &next)) {
 		if (n >= CHUNK_LINE_MAX) {
 			h.len = CHUNK_LINE_MAX;
-			return malformed_stop(&h, "chunk size line over %d bytes", CHUNK_LINE_MAX);
+			return malformed(&h, "chunk size line over %d bytes", CHUNK_LINE_MAX);
 		}
 		return 0;
 	}
@@ -657,18 +639,18 @@ static long chunk_size(struct http_state *st, enum gw_side from, const uint8_t *
 	while (i < llen && mm_hex_digit(p[i]) >= 0) {
 		size = size * 16 + (uint64_t)mm_hex_digit(p[i]);
 		if (size > BODY_MAX)
-			return malformed_stop(&h, "chunk size over %llu", (unsigned long long)BODY_MAX);
+			return malformed(&h, "chunk size over %llu", (unsigned long long)BODY_MAX);
 		i++;
 	}
 	if (i == 0)
-		return malformed_stop(&h, "chunk size is not hexadecimal");
+		return malformed(&h, "chunk size is not hexadecimal");
 	while (i < llen && (p[i] == ' ' || p[i] == '\t'))
 		i++;
 	if (i < llen && p[i] != ';')
-		return malformed_stop(&h, "chunk size line has byte 0x%02X", p[i]);
+		return malformed(&h, "chunk size line has byte 0x%02X", p[i]);
 	for (; i < llen; i++)
 		if (!is_text(p[i]))
-			return malformed_stop(&h, "chunk extension has byte 0x%02X", p[i]);
+			return malformed(&h, "chunk extension has byte 0x%02X", p[i]);
 	st->dir[from] = size ? S_CHUNK_END : S_TRAILER;
 	return (long)(next + size);
 }
@@ -686,7 +668,7 @@ static long chunk_end(struct http_state *st, enum gw_side from, const uint8_t *p
 		return 0;
 	head_init(&h, st, from, p, n, sink);
 	h.len = n < 2 ? n : 2;
-	return malformed_stop(&h, "chunk data not followed by a line end");
+	return malformed(&h, "chunk data not followed by a line end");
 }
 
 /* The trailer section: field lines up to an empty line. */
@@ -707,7 +689,7 @@ static long trailer(struct http_state *st, enum gw_side from, const uint8_t *p, 
 		len = head_end(p, n);
 		if (len == 0) {
 			if (n >= HEAD_MAX)
-				return malformed_stop(&h, "trailer section over %d bytes", HEAD_MAX);
+				return malformed(&h, "trailer section over %d bytes", HEAD_MAX);
 			return 0;
 		}
 		h.len = len;
