@@ -580,17 +580,16 @@ static uint64_t topic_seq;
 static void plan_mqtt(struct session *s, unsigned ci)
 {
 	struct msg body, pk;
-	int v5 = chance(4000), refused, ops, i;
+	int v5 = chance(4000), auth = chance(5000), refused, ops, i;
 	enum rproto rp = v5 ? R_MQTT5 : R_MQTT311;
 	uint16_t pid = (uint16_t)between(1, 1000);
-	char topic[96];
+	char topic[96], cid[32];
 
 	tcp_open(s);
 	/* CONNECT: client id, and a user name and password from half of them. */
 	body.n = 0;
 	m_mqtt_str(&body, "MQTT");
 	m_u8(&body, v5 ? 5 : 4);
-	int auth = chance(5000);
 	m_u8(&body, 0x02 | (auth ? 0xC0 : 0));
 	m_u16(&body, 60);
 	if (v5) {
@@ -598,7 +597,6 @@ static void plan_mqtt(struct session *s, unsigned ci)
 		m_u8(&body, 0x11);
 		m_bytes(&body, "\0\0\0\x3c", 4);
 	}
-	char cid[32];
 	snprintf(cid, sizeof cid, "dev-%03u-%04x", ci, below(65536));
 	m_mqtt_str(&body, cid);
 	if (auth) {
