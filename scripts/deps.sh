@@ -26,6 +26,7 @@ pkgs=(
   iproute2                          # network namespaces and veth pairs for the gateway tests
   tcpdump                           # the gateway tests' independent capture of what was on the wire
   tshark                            # the packet decoder mamori-gw is benchmarked against
+  time                              # GNU time: the benchmarks' peak RSS and CPU time
 )
 
 missing=()
