@@ -109,7 +109,7 @@ extern const struct gw_decoder gw_decoder_http;
 /* Every decoder, NULL-terminated (gateway/sensor/sensor.c). */
 extern const struct gw_decoder *const gw_decoders[];
 
-/* ---- what the decoders share (gateway/sensor/sensor.c) ---- */
+/* ---- what the decoders share (gateway/sensor/common.c) ---- */
 
 /*
  * Sets *m to a message of `protocol` that `from` sent, its bytes raw_len
