@@ -446,7 +446,7 @@ static size_t head_end(const uint8_t *p, size_t n)
  * request method's kind or the response's status, or R_STOP. */
 static int head_check(struct head *h, int *kind, unsigned *status)
 {
-	size_t llen, next;
+	size_t llen = 0, next = 0;
 	struct mm_cur c;
 	int rc;
 

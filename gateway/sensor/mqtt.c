@@ -246,7 +246,7 @@ static int get_u16(struct pkt *k, const char *what, unsigned *v)
 /* A two-byte length and that many bytes (UTF-8 strings and binary data). */
 static int get_str(struct pkt *k, const char *what, const uint8_t **s, size_t *len)
 {
-	unsigned n;
+	unsigned n = 0;
 	int rc = get_u16(k, what, &n);
 
 	if (rc != R_OK)
@@ -350,7 +350,7 @@ static int get_props(struct pkt *k, struct props *pr)
 {
 	const uint8_t *sec, *s = NULL;
 	struct mm_cur c;
-	size_t len, slen = 0;
+	size_t len = 0, slen = 0;
 	unsigned id, u = 0;
 	int rc, kind;
 
@@ -407,7 +407,7 @@ static int do_connect(struct pkt *k)
 {
 	const uint8_t *name, *s;
 	size_t name_len, slen;
-	unsigned level, flags, u, v;
+	unsigned level = 0, flags = 0, u, v;
 	struct props pr;
 	int rc;
 
@@ -465,7 +465,7 @@ static int do_connect(struct pkt *k)
 
 static int do_connack(struct pkt *k)
 {
-	unsigned ack, code, num;
+	unsigned ack = 0, code = 0, num;
 	struct props pr = {-1, NULL, 0};
 	int rc;
 
@@ -592,7 +592,7 @@ static int do_publish(struct pkt *k)
  * means Success). */
 static int do_pubresp(struct pkt *k)
 {
-	unsigned pid, code = 0;
+	unsigned pid = 0, code = 0;
 	struct props pr = {-1, NULL, 0};
 	enum gw_side other = k->from == GW_CLIENT ? GW_SERVER : GW_CLIENT;
 	uint8_t key[4];
@@ -627,7 +627,7 @@ static int do_pubresp(struct pkt *k)
  * more topic filters, each followed by its options in SUBSCRIBE. */
 static int do_subscribe(struct pkt *k)
 {
-	unsigned pid, opt, nfilters = 0;
+	unsigned pid = 0, opt = 0, nfilters = 0;
 	struct props pr;
 	const uint8_t *s;
 	uint8_t key[3];
@@ -668,7 +668,7 @@ static int do_subscribe(struct pkt *k)
  * An MQTT 3.1.1 UNSUBACK is the packet id alone. */
 static int do_suback(struct pkt *k)
 {
-	unsigned pid, code, n = 0, bad = 0, bad_code = 0;
+	unsigned pid = 0, code, n = 0, bad = 0, bad_code = 0;
 	struct props pr = {-1, NULL, 0};
 	uint8_t key[3];
 	int rc;
