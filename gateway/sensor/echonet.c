@@ -322,7 +322,10 @@ static void el_report(const struct el_frame *f, enum gw_side from, const uint8_t
 	case 0x74: /* INFC: a notification that wants INFC_Res */
 		el_request_detail(f, detail, sizeof detail);
 		m.detail = detail;
-		sink->request(sink->arg, &m, f->esv == 0x60 ? MM_REPORTER_ANSWER_OPTIONAL : 0);
+		/* SetI is answered only when it fails; the INF that answers INF_REQ
+		 * is usually sent to the multicast group, on another flow. */
+		sink->request(sink->arg, &m, f->esv == 0x60 || f->esv == 0x63
+						     ? MM_REPORTER_ANSWER_OPTIONAL : 0);
 		return;
 	case 0x71:
 	case 0x72:

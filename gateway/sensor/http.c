@@ -5,9 +5,8 @@
  * What it reports, per connection:
  *   - each request as a request whose key is its number in the connection
  *     (a 32-bit big-endian count from 1), raw its head (request line and
- *     header fields) followed by its body when that has a Content-Length
- *     of at most 1 KiB (the decoder waits for the whole of it, except for
- *     a request that says "Expect: 100-continue");
+ *     header fields) , and for a response its body too when that has a
+ *     Content-Length of at most 1 KiB (the decoder waits for the whole of it);
  *   - each final response as the response of the same number, since
  *     HTTP/1.1 answers pipelined requests in order (RFC 9112 section 9.3.2):
  *     a status of 400 or more is the proprietary code of data/errmap/
@@ -83,7 +82,6 @@ struct head {
 	char note[192];
 	/* From the header fields. */
 	int has_cl, has_te, te_chunked;
-	int has_expect;    /* "Expect" (100-continue): the body waits for the server */
 	uint64_t cl;
 };
 
@@ -415,8 +413,6 @@ static int fields(struct head *h, const uint8_t *s, size_t len, int trailer)
 				return R_STOP;
 		} else if (ieq(line, n, "transfer-encoding")) {
 			transfer_encoding(h, v, ve - vs);
-		} else if (ieq(line, n, "expect")) {
-			h->has_expect = 1;
 		}
 	}
 	return R_OK;
@@ -478,17 +474,17 @@ static long body(struct head *h, int none)
 	return (long)(h->len + (h->has_cl ? h->cl : 0));
 }
 
-/* A short body of known length goes into the record with its head: it is
- * where a device says in its own words what went wrong, and where a request
- * carries what was sent. Returns the body bytes to keep with the head, or -1
- * to wait until they are all here, so that the record does not depend on
- * how the message was cut into segments. A request with "Expect" does not
- * wait: its body follows only the server's go-ahead (100 Continue), and a
- * refusal may come instead; it keeps its head alone. */
+/* A short body of known length goes into a response's record with its
+ * head: it is where a device says in its own words what went wrong. Returns
+ * the body bytes to keep, or -1 to wait until they are all here, so that the
+ * record does not depend on how the response was cut into segments. A
+ * request keeps its head alone: it must be reported before its response,
+ * which may come before the body ("Expect: 100-continue", or a refusal
+ * sent on the head alone). */
 #define BODY_KEEP 1024
 static long short_body(const struct head *h, int none)
 {
-	if (none || h->has_expect || !h->has_cl || h->has_te || h->cl == 0 ||
+	if (none || h->from == GW_CLIENT || !h->has_cl || h->has_te || h->cl == 0 ||
 	    h->cl > BODY_KEEP)
 		return 0;
 	if (h->avail - h->len < h->cl)

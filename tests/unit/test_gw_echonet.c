@@ -80,7 +80,7 @@ static const struct gw_line_case cases[] = {
 	 {{GW_CLIENT, HDR_REQ("0008") "63 01 80 00"},
 	  {GW_SERVER, HDR_RES("0008") "73 01 80 01 30"},
 	  {0, NULL}},
-	 {"REQ C key=0008 raw=1081000805FF01013001630180 00 d=INF_REQ 0x013001 EPC 0x80",
+	 {"REQ C key=0008 raw=1081000805FF01013001630180 00" OPTIONAL " d=INF_REQ 0x013001 EPC 0x80",
 	  "RESP S key=0008 raw=1081000801300105FF0173018001 30 OK text=0x73",
 	  "PER S key=01300180 raw=1081000801300105FF017301800130", NULL}},
 	{"a sensor's own INF, sent first (so from the client side) to the multicast group",

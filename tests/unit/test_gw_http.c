@@ -67,7 +67,7 @@ static const struct gw_case cases[] = {
 	  {C, "DELETE /x HTTP/1.1\r\nHost: d\r\n\r\n"},
 	  {S, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"}},
 	 {REQT(K1, "POST /api/v1/state HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
-		  "Content-Length: 13\r\n\r\n{\"on\": true}\n", NULL),
+		  "Content-Length: 13\r\n\r\n", NULL),
 	  FAILT(K1, "HTTP/1.1 500 Internal Server Error\r\n"
 				     "Transfer-Encoding: chunked\r\n\r\n", 500, "500", 0x41),
 	  REQ(K2, 2, NULL), FAIL(K2, 3, 403, "403", 0x23)},
@@ -114,7 +114,7 @@ static const struct gw_case cases[] = {
 	  {C, "GET /b HTTP/1.1\nHost: d\n\n"},
 	  {S, "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"},
 	  {S, "HTTP/1.1 404 Not Found\nContent-Length: 2\n\nno"}},
-	 {REQT(K1, "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", NULL), REQ(K2, 1, NULL),
+	 {REQT(K1, "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\n", NULL), REQ(K2, 1, NULL),
 	  OKT(K1, "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
 	  FAILT(K2, "HTTP/1.1 404 Not Found\nContent-Length: 2\n\nno", 404, "404", 0x31)},
 	 0},
@@ -135,7 +135,7 @@ static const struct gw_case cases[] = {
 	  {C, "GET / HTTP/1.9\r\n\r\n"},
 	  {S, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n"},
 	  {S, "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Length: 0\r\n\r\n"}},
-	 {REQT(K1, "PUT /big HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc", NULL), REQ(K2, 1, NULL),
+	 {REQT(K1, "PUT /big HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\n", NULL), REQ(K2, 1, NULL),
 	  FAIL(K1, 2, 413, "413", 0x31),
 	  FAIL(K2, 3, 505, "505", 0x31)},
 	 0},
