@@ -957,9 +957,11 @@ static void tcp_packet(struct gw_flows *f, const struct gw_packet *pk, uint32_t 
 	struct flow *fl = flow_find(f, pk, h, &from);
 	int s;
 
-	if (fl && fl->closing && from == GW_CLIENT && fl_syn == GW_TCP_SYN &&
+	if (fl && from == GW_CLIENT && fl_syn == GW_TCP_SYN &&
 	    !(fl->d[GW_CLIENT].known && fl->d[GW_CLIENT].next_seq == pk->seq + 1)) {
-		/* A new connection on the ports of one that closed. */
+		/* A new connection on the ports of one that closed, or whose end
+		 * was not seen (a device that rebooted and reused its port); a
+		 * SYN sent again for the same connection has the same seq. */
 		flow_free(f, fl);
 		fl = NULL;
 	}
@@ -1061,7 +1063,8 @@ static void udp_packet(struct gw_flows *f, const struct gw_packet *pk, uint32_t 
 		}
 	}
 	touch(f, fl, CLS_UDP, now);
-	if (!fl->decoding)
+	/* A datagram cut short by the snap length is not the device's fault. */
+	if (!fl->decoding || pk->truncated)
 		return;
 	f->cur = fl;
 	f->cur_ts = pk->ts;

@@ -546,8 +546,7 @@ int main(int argc, char **argv)
 	if (strcmp(url, "none") != 0 && open_sender(g, url) < 0)
 		goto out;
 	if ((rc = open_reporter(g, reporter)) < 0) {
-		if (rc != MM_EINVAL)
-			fprintf(stderr, "mamori-gw: reporter: %s\n", mm_strerror(rc));
+		fprintf(stderr, "mamori-gw: reporter: %s\n", mm_strerror(rc));
 		goto out;
 	}
 	if (gw_flows_new(&fo, g->rep, &g->flows) < 0 || gw_stats_new(&so, &g->stats) < 0)
