@@ -983,6 +983,10 @@ static uint64_t stream_period(const struct mm_reporter *r, const struct rp_strea
 	for (i = 0; i < r->o.periodic_samples; i++)
 		if (s->ring[i] > max)
 			max = s->ring[i];
+	/* Bounded like a given period, so that a gap of years in a crafted
+	 * capture cannot overflow the deadline. */
+	if ((uint64_t)(max / NS_PER_MS) > RP_MAX_MS)
+		return RP_MAX_MS;
 	return (uint64_t)(max / NS_PER_MS);
 }
 
@@ -1121,6 +1125,10 @@ int mm_reporter_tick(struct mm_reporter *r, const struct timespec *now)
 	} else {
 		clock_gettime(CLOCK_REALTIME, &t);
 	}
+	/* The same range as a message's time (a pcap's stamps are the caller's). */
+	if (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= NS_PER_S ||
+	    t.tv_sec > (time_t)(INT64_MAX / NS_PER_S / 2))
+		return MM_EINVAL;
 	ns = ts_ns(&t);
 	while (r->req_heap.n > 0 && r->req_heap.v[0]->deadline <= ns) {
 		struct rp_req *q = (struct rp_req *)r->req_heap.v[0];
