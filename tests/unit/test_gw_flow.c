@@ -30,6 +30,7 @@
 #include "mamori/errmap.h"
 #include "mamori/reporter.h"
 #include "mamori/x1367.h"
+#include "gw_test_addr.h"
 
 /* ---- the recording decoders ---- */
 
@@ -157,20 +158,6 @@ const struct gw_decoder *const gw_decoders[] = {
 
 #define CLI "10.0.0.1"
 #define SRV "10.0.0.2"
-
-static struct gw_addr addr(const char *s)
-{
-	struct gw_addr a;
-
-	memset(&a, 0, sizeof a);
-	if (inet_pton(AF_INET, s, a.ip) == 1) {
-		a.family = 4;
-	} else {
-		assert_int_equal(inet_pton(AF_INET6, s, a.ip), 1);
-		a.family = 6;
-	}
-	return a;
-}
 
 static uint64_t now_ms;
 

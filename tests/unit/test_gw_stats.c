@@ -17,6 +17,7 @@
 
 #include "gw.h"
 #include "mamori/error.h"
+#include "gw_test_addr.h"
 
 static struct {
 	char ev[8][1024];
@@ -29,20 +30,6 @@ static void emit(void *arg, const char *json, size_t len)
 	assert_int_equal(strlen(json), len);
 	assert_true(E.n < 8 && len < sizeof E.ev[0]);
 	memcpy(E.ev[E.n++], json, len + 1);
-}
-
-static struct gw_addr addr(const char *s)
-{
-	struct gw_addr a;
-
-	memset(&a, 0, sizeof a);
-	if (inet_pton(AF_INET, s, a.ip) == 1) {
-		a.family = 4;
-	} else {
-		assert_int_equal(inet_pton(AF_INET6, s, a.ip), 1);
-		a.family = 6;
-	}
-	return a;
 }
 
 #define T0 UINT64_C(1700000000250) /* 2023-11-14T22:13:20.250Z */
