@@ -358,6 +358,8 @@ void gw_stats_packet(struct gw_stats *s, const struct gw_packet *pk)
 
 /* ---- events ---- */
 
+/* RFC 3339 with always three fraction digits, as docs/formats/gw-events.md
+ * shows (mm_x1367_time_format trims them to what is needed). */
 static void time_text(uint64_t ms, char out[32])
 {
 	time_t t = (time_t)(ms / 1000);

@@ -14,7 +14,7 @@ extern "C" {
 /* Makes dir and every missing parent with mode (the parents too, so that a
  * spool's or state folder's path is not readable by others on the way).
  * Returns 0 (also when it exists), MM_EINVAL for an empty or overlong path,
- * MM_EIO with errno set. */
+ * MM_EIO with errno set (ENOTDIR when a file stands in the way). */
 int mm_mkdir_p(const char *dir, unsigned mode);
 
 #ifdef __cplusplus
