@@ -536,7 +536,7 @@ static int spool_msg(struct mm_reporter *r, int severity, const struct timespec 
 }
 
 /* Encodes a record built in rec and hands it to on_record and the spool. */
-static int emit_record(struct mm_reporter *r, struct mm_x1367_record *rec)
+static int emit_record(struct mm_reporter *r, struct mm_x1367_record *rec, uint64_t *made)
 {
 	struct mm_x1367_diags d;
 	char *json;
@@ -554,6 +554,9 @@ static int emit_record(struct mm_reporter *r, struct mm_x1367_record *rec)
 		}
 		return 0;
 	}
+	/* Counted once the record exists, so that an invalid one is counted
+	 * in invalid alone. */
+	(*made)++;
 	if (r->o.on_record)
 		r->o.on_record(r->o.arg, rec, json, strlen(json));
 	sev = rec->code >= 0x20 && rec->code <= 0x2F ? RP_SEV_WARNING : RP_SEV_NOTICE;
@@ -574,6 +577,7 @@ struct rp_rec {
 	const char *message; /* NULL: the standard one */
 	const char *detail, *flow, *prop, *timeout, *silence;
 	int not_seen;
+	uint64_t *made;      /* the counter of this kind of record */
 };
 
 /* Builds the record of in, with the Description members in their
@@ -619,7 +623,7 @@ static int make_record(struct mm_reporter *r, const struct rp_rec *in)
 	    (in->not_seen && mm_x1367_set_description(rec, "Request", "not seen") == MM_ENOMEM) ||
 	    (trunc[0] && mm_x1367_set_description(rec, "Truncated", trunc) == MM_ENOMEM))
 		goto nomem;
-	rc = emit_record(r, rec);
+	rc = emit_record(r, rec, in->made);
 	mm_x1367_free(rec);
 	return rc;
 nomem:
@@ -839,7 +843,7 @@ static int error_record(struct mm_reporter *r, const struct mm_reporter_msg *m, 
 		in.flow = q->flow;
 	}
 	in.not_seen = not_seen;
-	r->st.error_records++;
+	in.made = &r->st.error_records;
 	return make_record(r, &in);
 }
 
@@ -923,7 +927,7 @@ static int timeout_record(struct mm_reporter *r, const struct rp_req *q)
 	in.detail = q->detail;
 	in.flow = q->flow;
 	in.timeout = timeout;
-	r->st.timeout_records++;
+	in.made = &r->st.timeout_records;
 	return make_record(r, &in);
 }
 
@@ -1106,7 +1110,7 @@ static int silence_record(struct mm_reporter *r, struct rp_stream *s)
 	s->heard = 0;
 	s->nint = 0;
 	s->pos = 0;
-	r->st.silence_records++;
+	in.made = &r->st.silence_records;
 	return make_record(r, &in);
 }
 
