@@ -20,6 +20,9 @@ pkgs=(
   postgresql sqlite3 curl jq        # a real PostgreSQL server, the SQLite shell, HTTP and JSON in tests
   python3 openssl                   # webhook receivers and certificates in tests
   libpcap-dev                       # mamori-gw's capture
+  libcap-dev libseccomp-dev         # mamorid's privilege separation
+  libyara-dev yara                  # mamorid's YARA scan (yara: rule checks in tests)
+  busybox-static                    # the guard tests' device rootfs
   libmodbus-dev                     # the Modbus/TCP test server and client
   mosquitto mosquitto-clients       # a real MQTT broker and clients in the gateway tests
   libcoap3-bin                      # coap-server and coap-client in the gateway tests

@@ -325,7 +325,7 @@ static void check_event(json_t *o, const struct soc_event *e, int64_t id)
 		       "forgiven_names");
 	}
 	if (e->code >= 0) {
-		char hex[4];
+		char hex[12];
 
 		snprintf(hex, sizeof hex, "%02X", e->code);
 		EXPECT(jint(o, "code") == e->code, "code");
