@@ -42,7 +42,8 @@ struct mm_ipc_hdr {
 struct mm_ipc_msg {
 	struct mm_ipc_hdr hdr;
 	int fd; /* the descriptor that came with it, or -1 */
-	unsigned char payload[MM_IPC_MAX_PAYLOAD];
+	/* Aligned so that mm_ipc_payload()'s pointer suits any payload struct. */
+	unsigned char payload[MM_IPC_MAX_PAYLOAD] __attribute__((aligned(16)));
 };
 
 /* A connected SOCK_SEQPACKET pair, both ends close-on-exec. 0 or MM_EIO. */
