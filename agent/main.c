@@ -552,8 +552,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "mamorid: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
+		fprintf(stderr, "mamorid: unexpected argument: %s\nTry 'mamorid --help'.\n",
+			argv[optind]);
 		status = 2;
 		goto out;
 	}
