@@ -15,6 +15,7 @@ int cmd_x1367(int argc, char **argv);
 int cmd_syslog(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
 
 #include <stdio.h>
 

@@ -20,6 +20,7 @@ static const struct {
 	{"syslog", cmd_syslog, "syslog messages: parse (RFC 5424, RFC 3164, RFC 6587 framing)"},
 	{"send", cmd_send, "send events reliably: spool, then RELP, TLS, TCP or UDP syslog"},
 	{"query", cmd_query, "ask mamori-soc's API: events, incidents, findings, devices"},
+	{"baseline", cmd_baseline, "the firmware baseline for mamorid's allowlist: build, check"},
 };
 
 static void usage(FILE *out)
