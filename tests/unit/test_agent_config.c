@@ -91,7 +91,9 @@ static void os_version(char *out, size_t size)
 			v[n - 1] = '\0';
 			v++;
 		}
-		snprintf(out, size, "%s", v);
+		n = strlen(v) < size ? strlen(v) : size - 1;
+		memcpy(out, v, n);
+		out[n] = '\0';
 	}
 	fclose(f);
 }
