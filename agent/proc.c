@@ -582,6 +582,12 @@ int proc_inode_scan(struct proc_inode_map *m, int (*want)(uint64_t inode, void *
 	return proc_each_pid(scan_one, &c) < 0 ? MM_EIO : 0;
 }
 
+void proc_inode_scan_pid(struct proc_inode_map *m, pid_t pid,
+			 int (*want)(uint64_t inode, void *arg), void *arg)
+{
+	scan_fds(m, pid, want, arg);
+}
+
 pid_t proc_inode_pid(const struct proc_inode_map *m, uint64_t inode)
 {
 	size_t i;

@@ -130,6 +130,9 @@ struct proc_inode_map {
 /* Scans every process; only inodes for which want(inode, arg) says 1 are kept
  * (want NULL: all). 0 or MM_EIO when /proc cannot be read. */
 int proc_inode_scan(struct proc_inode_map *m, int (*want)(uint64_t inode, void *arg), void *arg);
+/* Adds pid's socket inodes to m (not cleared first). */
+void proc_inode_scan_pid(struct proc_inode_map *m, pid_t pid,
+			 int (*want)(uint64_t inode, void *arg), void *arg);
 /* The pid holding inode, or 0. */
 pid_t proc_inode_pid(const struct proc_inode_map *m, uint64_t inode);
 
