@@ -22,6 +22,7 @@
 #include "mamori/spool.h"
 
 #include "agent.h"
+#include "guard.h" /* policy_fstype_known */
 
 #define OS_RELEASE "/etc/os-release"
 #define MAX_ENTRY PATH_MAX  /* bytes of one list entry */
@@ -305,15 +306,10 @@ static int is_abs_path(const char *s)
 	return s[0] == '/';
 }
 
-static int is_word(const char *s)
+/* A type the policy can tell by fstatfs(2)'s f_type. */
+static int is_fstype(const char *s)
 {
-	const char *p;
-
-	for (p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		      *p == '.' || *p == '-'))
-			return 0;
-	return p > s;
+	return policy_fstype_known(s);
 }
 
 static int is_comm(const char *s)
@@ -519,7 +515,8 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err)
 	char *mode = NULL, *fallback = NULL, *on_timeout = NULL;
 	struct list_key lists[] = {
 		{"agent", "watch", &c->watch, is_abs_path, "an absolute path", NULL},
-		{"policy", "deny_fstypes", &c->deny_fstypes, is_word, "a file system type", NULL},
+		{"policy", "deny_fstypes", &c->deny_fstypes, is_fstype, "a file system type mamorid knows",
+		 NULL},
 		{"policy", "deny_paths", &c->deny_paths, is_abs_path, "an absolute path", NULL},
 		{"policy", "allow_paths", &c->allow_paths, is_abs_path, "an absolute path", NULL},
 		{"behaviour", "watchdog_devices", &c->watchdogs, is_abs_path, "an absolute path", NULL},
@@ -588,6 +585,10 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err)
 			goto out;
 	if ((rc = check_strings(&x, c)) < 0)
 		goto out;
+	if (c->allowlist && !c->baseline) {
+		rc = bad(&x, "policy", "allowlist", "yes needs a baseline");
+		goto out;
+	}
 	free(c->conf_path);
 	/* The guard protects this file by its name, after daemon(3) moved to /. */
 	if (!(c->conf_path = realpath(path, NULL)) && !(c->conf_path = strdup(path)))

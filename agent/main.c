@@ -472,6 +472,28 @@ out:
 	return status;
 }
 
+/* -n also reads what the guard and the reporter will read at start: the
+ * feed, the baseline and the YARA rules. Their loaders say what is wrong. */
+static int check_files(const struct agent_conf *c)
+{
+	struct policy *p;
+	struct scanner *sc;
+	int rc;
+
+	if ((rc = policy_new(c, &p)) < 0)
+		return rc;
+	policy_free(p);
+	if (c->yara_rules) {
+		if ((rc = scan_new(c->yara_rules, &sc)) < 0) {
+			if (rc == MM_EINVAL)
+				fprintf(stderr, "mamorid: yara_rules: this build has no YARA\n");
+			return rc;
+		}
+		scan_free(sc);
+	}
+	return 0;
+}
+
 /* What -n found: the settings that decide what runs, on one line. */
 static void print_check(const struct agent_conf *c)
 {
@@ -624,6 +646,8 @@ int main(int argc, char **argv)
 	if (check_watch(&c) < 0)
 		goto out;
 	if (check) {
+		if (check_files(&c) < 0)
+			goto out;
 		print_check(&c);
 		status = 0;
 		goto out;

@@ -79,6 +79,11 @@ conf "[agent]\nsoc = http://soc\n"
 expect 1 "mamorid: $tmp/c.conf:2: soc: 'http://soc' is not udp://, tcp://, tls://, relp:// or relp+tls://HOST:PORT or none" \
   -n -f "$tmp/c.conf"
 expect 1 "mamorid: $tmp/none.conf: No such file or directory" -n -f "$tmp/none.conf"
+# -n also reads the feed, as the guard will at start.
+printf '# feed\n%s dropper\nnot-a-hash\n' "$(printf 'ab%.0s' $(seq 32))" >"$tmp/feed.txt"
+conf "[policy]\nfeed = $tmp/feed.txt\n"
+expect 1 "mamorid: feed $tmp/feed.txt:3: not a SHA-256 (64 hex digits, then a blank and a name)" \
+  -n -f "$tmp/c.conf"
 echo "ok: bad values, unknown keys and a missing file are named with their place"
 
 # ---- the command line ----
