@@ -105,6 +105,8 @@ struct guard {
 		*ev_reload, *ev_sig[3];
 	struct mnt_info overlay[OVERLAY_MAX];
 	size_t noverlay;
+	int watch_ids[AGENT_MAX_LIST]; /* mount ids of the --watch mounts */
+	size_t nwatch_ids;
 	struct self_file self[SELF_MAX];
 	size_t nself;
 	struct recent_exec recent[RECENT_MAX];
@@ -770,6 +772,25 @@ static void on_fanotify(evutil_socket_t fd, short what, void *arg)
 
 /* ---- fallback: the process connector's exec event ------------------------ */
 
+/*
+ * The connector sees every exec on the machine; with a --watch list only
+ * those of files on the watched mounts are the guard's (as with fanotify's
+ * mount marks): the executable's mount id must be one of theirs.
+ */
+static int watched(const struct guard *g, const char *exe_link)
+{
+	struct statx stx;
+
+	if (g->c->watch.n == 0)
+		return 1;
+	if (statx(AT_FDCWD, exe_link, 0, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
+		return 0;
+	for (size_t i = 0; i < g->nwatch_ids; i++)
+		if ((uint64_t)g->watch_ids[i] == stx.stx_mnt_id)
+			return 1;
+	return 0;
+}
+
 static void on_pconn_event(const struct pconn_ev *ev, void *arg)
 {
 	struct guard *g = arg;
@@ -786,7 +807,7 @@ static void on_pconn_event(const struct pconn_ev *ev, void *arg)
 	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
 	/* stat(2) first: opening one of the agent's own (marked) files here
 	 * would wait for an answer from this very loop. */
-	if (stat(link, &st) < 0 || self_index(g, &st) >= 0)
+	if (stat(link, &st) < 0 || self_index(g, &st) >= 0 || !watched(g, link))
 		return;
 	vkey_of(&st, &k);
 	if (vcache_get(g->cache, &k, &v) && v == V_ALLOW) {
@@ -813,8 +834,6 @@ static void on_pconn(evutil_socket_t fd, short what, void *arg)
 	if (pconn_read(fd, on_pconn_event, g) == MM_EFULL)
 		g->cnt[GC_PCONN_LOST]++;
 }
-
-/* ---- mounts ----------------------------------------------------------------- */
 
 /* ---- mounts ----------------------------------------------------------------- */
 
@@ -972,7 +991,7 @@ static int is_pseudo(const char *fstype)
 struct scan_ctx {
 	struct guard *g;
 	const char *want;  /* a --watch mountpoint looked for, or NULL: all */
-	int found;
+	int found, found_id;
 	size_t marked, failed;
 };
 
@@ -992,8 +1011,11 @@ static void on_mount(const struct mnt_info *m, void *arg)
 	if (strcmp(m->fstype, "overlay") == 0 && g->noverlay < OVERLAY_MAX)
 		g->overlay[g->noverlay++] = *m;
 	if (x->want != NULL) {
-		if (strcmp(m->point, x->want) == 0)
+		/* Of mounts stacked on one point the last is the one seen. */
+		if (strcmp(m->point, x->want) == 0) {
 			x->found = 1;
+			x->found_id = m->id;
+		}
 		return;
 	}
 	if (g->fan < 0 || is_pseudo(m->fstype))
@@ -1055,13 +1077,17 @@ static void norm_point(const char *in, char *out, size_t n)
 	out[l] = '\0';
 }
 
-/* Marks the --watch mountpoints (each must be one) or every mount. */
-static int mark_mounts(struct guard *g)
+/* Marks the --watch mountpoints (each must be one) or every mount; with
+ * mark 0 only checks the --watch list and learns its mount ids. */
+static int mark_mounts(struct guard *g, int mark)
 {
 	struct scan_ctx x;
 	int rc;
 
+	g->nwatch_ids = 0;
 	if (g->c->watch.n == 0) {
+		if (!mark)
+			return 0;
 		if ((rc = scan_mounts(g, NULL, 1, &x)) < 0)
 			return rc;
 		log_info("guard: exec permission marks on %zu mounts (%zu could not be marked)",
@@ -1078,12 +1104,15 @@ static int mark_mounts(struct guard *g)
 			log_warnx("guard: --watch %s is not a mountpoint", point);
 			return MM_EINVALID;
 		}
-		if (mark_mount(g, point) < 0) {
+		if (g->nwatch_ids < AGENT_MAX_LIST)
+			g->watch_ids[g->nwatch_ids++] = x.found_id;
+		if (mark && mark_mount(g, point) < 0) {
 			log_warn("guard: fanotify_mark %s", point);
 			return MM_EIO;
 		}
 	}
-	log_info("guard: exec permission marks on %zu watched mounts", g->c->watch.n);
+	if (mark)
+		log_info("guard: exec permission marks on %zu watched mounts", g->c->watch.n);
 	return 0;
 }
 
@@ -1326,11 +1355,15 @@ static int fan_open(struct guard *g)
 			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (g->fan < 0)
 		return MM_EIO;
-	return mark_mounts(g);
+	return mark_mounts(g, 1);
 }
 
 static int fallback_open(struct guard *g)
 {
+	int rc;
+
+	if ((rc = mark_mounts(g, 0)) < 0)
+		return rc;
 	if (pconn_open(&g->pconn) < 0) {
 		log_warn("guard: process connector");
 		return MM_EIO;
