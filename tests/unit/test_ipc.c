@@ -149,7 +149,7 @@ static void send_raw(int sock, const struct bad *b, const int *fds)
 	static unsigned char body[16 + MM_IPC_MAX_PAYLOAD + 64];
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 16) * 2];
+		char buf[CMSG_SPACE(sizeof(int)) * 16]; /* 16 blocks of one, or one of 16 */
 	} ctl;
 	struct mm_ipc_hdr h = {.type = 1, .len = b->hdr_len, .id = 5};
 	struct iovec iov = {.iov_base = body, .iov_len = b->bytes};
@@ -166,13 +166,16 @@ static void send_raw(int sock, const struct bad *b, const int *fds)
 	if (b->nfds > 0) {
 		mh.msg_control = ctl.buf;
 		if (b->split) {
+			/* Blocks laid out by hand: GCC's bounds checks do not follow CMSG_NXTHDR. */
 			mh.msg_controllen = CMSG_SPACE(sizeof(int)) * (size_t)b->nfds;
-			c = CMSG_FIRSTHDR(&mh);
-			for (int i = 0; i < b->nfds; i++, c = CMSG_NXTHDR(&mh, c)) {
-				c->cmsg_level = SOL_SOCKET;
-				c->cmsg_type = SCM_RIGHTS;
-				c->cmsg_len = CMSG_LEN(sizeof(int));
-				memcpy(CMSG_DATA(c), &fds[i], sizeof(int));
+			for (int i = 0; i < b->nfds; i++) {
+				char *at = ctl.buf + (size_t)i * CMSG_SPACE(sizeof(int));
+				struct cmsghdr ch = {.cmsg_len = CMSG_LEN(sizeof(int)),
+						     .cmsg_level = SOL_SOCKET,
+						     .cmsg_type = SCM_RIGHTS};
+
+				memcpy(at, &ch, sizeof ch);
+				memcpy(at + CMSG_LEN(0), &fds[i], sizeof(int));
 			}
 		} else {
 			mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)b->nfds);
