@@ -378,8 +378,9 @@ static int set_list(struct check_ctx *x, struct list_key *k)
 	if (rc == MM_ENOMEM)
 		return rc;
 	if (rc < 0)
-		return bad(x, k->section, k->name, "more than %d entries, or one longer than %d bytes",
-			   AGENT_MAX_LIST, MAX_ENTRY);
+		return bad(x, k->section, k->name,
+			   "more than %d entries, or one longer than %d bytes", AGENT_MAX_LIST,
+			   MAX_ENTRY);
 	for (i = 0; i < k->dst->n; i++)
 		if (!k->ok(k->dst->v[i]))
 			return bad(x, k->section, k->name, "'%s' is not %s", k->dst->v[i], k->what);
@@ -406,8 +407,8 @@ static int set_enum(struct check_ctx *x, const char *section, const char *name, 
 			return 0;
 		}
 	for (i = 0; i < n; i++) {
-		int w = snprintf(list + len, sizeof list - len, "%s%s", i == 0 ? "" : i + 1 < n ? ", " : " or ",
-				 words[i].word);
+		const char *sep = i == 0 ? "" : i + 1 < n ? ", " : " or ";
+		int w = snprintf(list + len, sizeof list - len, "%s%s", sep, words[i].word);
 		if (w < 0 || (size_t)w >= sizeof list - len)
 			break;
 		len += (size_t)w;
@@ -459,20 +460,22 @@ static int check_strings(struct check_ctx *x, struct agent_conf *c)
 	/* mamorid runs from / (daemon(3)): a relative path would mean another file. */
 	for (i = 0; i < sizeof paths / sizeof paths[0]; i++)
 		if (*paths[i].s && !is_abs_path(*paths[i].s))
-			return bad(x, paths[i].section, paths[i].name, "'%s' is not an absolute path",
-				   *paths[i].s);
+			return bad(x, paths[i].section, paths[i].name,
+				   "'%s' is not an absolute path", *paths[i].s);
 	if (!c->device_id || !c->device_id[0] || !printable(c->device_id, MAX_DEVICE_ID, 0))
 		return bad(x, "agent", "device_id",
 			   "'%s' is not 1 to %d printable ASCII characters without spaces",
 			   c->device_id ? c->device_id : "", MAX_DEVICE_ID);
 	if (!c->firmware || !printable(c->firmware, MAX_FIRMWARE, 1))
-		return bad(x, "agent", "firmware", "'%s' is not up to %d printable ASCII characters",
+		return bad(x, "agent", "firmware",
+			   "'%s' is not up to %d printable ASCII characters",
 			   c->firmware ? c->firmware : "", MAX_FIRMWARE);
 	if (!c->user || !c->user[0])
 		return bad(x, "agent", "user", "a user name is needed");
 	if (c->soc && mm_send_url_parse(c->soc, &u) < 0)
 		return bad(x, "agent", "soc",
-			   "'%s' is not udp://, tcp://, tls://, relp:// or relp+tls://HOST:PORT or none",
+			   "'%s' is not udp://, tcp://, tls://, relp:// or "
+			   "relp+tls://HOST:PORT or none",
 			   c->soc);
 	if (c->spool_sync) {
 		struct mm_spool_opts so;
@@ -486,7 +489,8 @@ static int check_strings(struct check_ctx *x, struct agent_conf *c)
 			c->spool_sync = d;
 		} else if (mm_spool_sync_parse(c->spool_sync, &so) < 0) {
 			return bad(x, "spool", "sync",
-				   "'%s' is not always, interval, interval=MS or never", c->spool_sync);
+				   "'%s' is not always, interval, interval=MS or never",
+				   c->spool_sync);
 		}
 	}
 	return 0;
@@ -510,16 +514,20 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err)
 	static const struct enum_word modes[] = {{"monitor", AGENT_MONITOR},
 						 {"enforce", AGENT_ENFORCE}};
 	static const struct enum_word fallbacks[] = {
-		{"auto", AGENT_FALLBACK_AUTO}, {"yes", AGENT_FALLBACK_YES}, {"no", AGENT_FALLBACK_NO}};
+		{"auto", AGENT_FALLBACK_AUTO},
+		{"yes", AGENT_FALLBACK_YES},
+		{"no", AGENT_FALLBACK_NO},
+	};
 	static const struct enum_word timeouts[] = {{"allow", 0}, {"deny", 1}};
 	char *mode = NULL, *fallback = NULL, *on_timeout = NULL;
 	struct list_key lists[] = {
 		{"agent", "watch", &c->watch, is_abs_path, "an absolute path", NULL},
-		{"policy", "deny_fstypes", &c->deny_fstypes, is_fstype, "a file system type mamorid knows",
-		 NULL},
+		{"policy", "deny_fstypes", &c->deny_fstypes, is_fstype,
+		 "a file system type mamorid knows", NULL},
 		{"policy", "deny_paths", &c->deny_paths, is_abs_path, "an absolute path", NULL},
 		{"policy", "allow_paths", &c->allow_paths, is_abs_path, "an absolute path", NULL},
-		{"behaviour", "watchdog_devices", &c->watchdogs, is_abs_path, "an absolute path", NULL},
+		{"behaviour", "watchdog_devices", &c->watchdogs, is_abs_path, "an absolute path",
+		 NULL},
 		{"behaviour", "watchdog_allow", &c->watchdog_allow, is_abs_path, "an absolute path",
 		 NULL},
 		{"behaviour", "expect_listen", &c->expect_listen, is_listen, "ADDR:PORT", NULL},
@@ -569,8 +577,8 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err)
 
 	memcpy(keys, fixed, sizeof fixed);
 	for (i = 0; i < nlists; i++)
-		keys[nfixed + i] = (struct mm_conf_key){lists[i].section, lists[i].name, MM_CONF_STR,
-							&lists[i].text, 0, 0};
+		keys[nfixed + i] = (struct mm_conf_key){lists[i].section, lists[i].name,
+							MM_CONF_STR, &lists[i].text, 0, 0};
 	if ((rc = mm_conf_load(path, keys, nfixed + nlists, err)) < 0)
 		goto out;
 	if ((rc = set_enum(&x, "agent", "mode", mode, modes, 2, &m)) < 0 ||

@@ -315,7 +315,8 @@ static void log_ended(void)
 	for (i = 0; i < CH_N; i++)
 		if (children[i].pid && children[i].done && !children[i].logged) {
 			describe(children[i].status, how, sizeof how);
-			log_warnx("the %s (pid %d) %s", children[i].name, (int)children[i].pid, how);
+			log_warnx("the %s (pid %d) %s", children[i].name, (int)children[i].pid,
+				  how);
 			children[i].logged = 1;
 		}
 }
@@ -449,8 +450,9 @@ static int run(const struct agent_conf *c)
 	pids[npids++] = children[CH_REPORT].pid;
 	if (children[CH_WATCH].pid)
 		pids[npids++] = children[CH_WATCH].pid;
-	log_info("started (%s mode): guard %d, reporter %d, watch %d", c->mode ? "enforce" : "monitor",
-		 (int)self, (int)children[CH_REPORT].pid, (int)children[CH_WATCH].pid);
+	log_info("started (%s mode): guard %d, reporter %d, watch %d",
+		 c->mode == AGENT_ENFORCE ? "enforce" : "monitor", (int)self,
+		 (int)children[CH_REPORT].pid, (int)children[CH_WATCH].pid);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
 	rc = guard_run(c, rep[0], pids, npids);
@@ -632,8 +634,10 @@ int main(int argc, char **argv)
 		struct mm_send_url u;
 
 		if (mm_send_url_parse(c.soc, &u) < 0) {
-			fprintf(stderr, "mamorid: --soc: expected udp://, tcp://, tls://, relp:// or "
-					"relp+tls://HOST:PORT or none: %s\n", c.soc);
+			fprintf(stderr,
+				"mamorid: --soc: expected udp://, tcp://, tls://, relp:// or "
+				"relp+tls://HOST:PORT or none: %s\n",
+				c.soc);
 			goto out;
 		}
 	}

@@ -311,16 +311,20 @@ static void bad_files(void **state)
 		int rc, line;
 		const char *msg;
 	} cases[] = {
-		{"[agent]\n\nmode = block\n", MM_EINVALID, 3, "mode: 'block' is not monitor or enforce"},
-		{"[agent]\nmode = Enforce\n", MM_EINVALID, 2, "mode: 'Enforce' is not monitor or enforce"},
+		{"[agent]\n\nmode = block\n", MM_EINVALID, 3,
+		 "mode: 'block' is not monitor or enforce"},
+		{"[agent]\nmode = Enforce\n", MM_EINVALID, 2,
+		 "mode: 'Enforce' is not monitor or enforce"},
 		{"# x\n[agent]\nuser = a\nfallback = maybe\n", MM_EINVALID, 4,
 		 "fallback: 'maybe' is not auto, yes or no"},
 		{"[policy]\n; c\n; c\non_timeout = kill\n", MM_EINVALID, 4,
 		 "on_timeout: 'kill' is not allow or deny"},
 		/* the same key name in another section is not the one at fault */
-		{"[spool]\nmax_size = 2M\n[quarantine]\nmax_size = 1M\n[policy]\ndeny_paths = tmp\n",
+		{"[spool]\nmax_size = 2M\n[quarantine]\nmax_size = 1M\n"
+		 "[policy]\ndeny_paths = tmp\n",
 		 MM_EINVALID, 6, "deny_paths: 'tmp' is not an absolute path"},
-		{"[behaviour]\nscan_ports = 23, 0\n", MM_EINVALID, 2, "scan_ports: '0' is not a port"},
+		{"[behaviour]\nscan_ports = 23, 0\n", MM_EINVALID, 2,
+		 "scan_ports: '0' is not a port"},
 		{"[behaviour]\nscan_ports = 23 65536\n", MM_EINVALID, 2,
 		 "scan_ports: '65536' is not a port"},
 		{"[behaviour]\ndeny_listen = 127.0.0.1\n", MM_EINVALID, 2,
@@ -333,16 +337,20 @@ static void bad_files(void **state)
 		 "services: 'a-name-of-sixteen' is not a process name of 1 to 15 bytes"},
 		{"[policy]\ndeny_fstypes = tmpfs Ramfs\n", MM_EINVALID, 2,
 		 "deny_fstypes: 'Ramfs' is not a file system type mamorid knows"},
-		{"[policy]\nallowlist = yes\n\n", MM_EINVALID, 2, "allowlist: yes needs a baseline"},
+		{"[policy]\nallowlist = yes\n\n", MM_EINVALID, 2,
+		 "allowlist: yes needs a baseline"},
 		{"[behaviour]\nwatchdog_allow = watchdogd\n", MM_EINVALID, 2,
 		 "watchdog_allow: 'watchdogd' is not an absolute path"},
-		{"[agent]\nwatch = /mnt ./x\n", MM_EINVALID, 2, "watch: './x' is not an absolute path"},
-		{"[agent]\nstate = var/lib\n", MM_EINVALID, 2, "state: 'var/lib' is not an absolute path"},
-		{"[policy]\nfeed = feed.txt\n", MM_EINVALID, 2, "feed: 'feed.txt' is not an absolute path"},
+		{"[agent]\nwatch = /mnt ./x\n", MM_EINVALID, 2,
+		 "watch: './x' is not an absolute path"},
+		{"[agent]\nstate = var/lib\n", MM_EINVALID, 2,
+		 "state: 'var/lib' is not an absolute path"},
+		{"[policy]\nfeed = feed.txt\n", MM_EINVALID, 2,
+		 "feed: 'feed.txt' is not an absolute path"},
 		{"[quarantine]\ndir = q\n", MM_EINVALID, 2, "dir: 'q' is not an absolute path"},
 		{"[agent]\nsoc = http://soc\n", MM_EINVALID, 2,
-		 "soc: 'http://soc' is not udp://, tcp://, tls://, relp:// or relp+tls://HOST:PORT or "
-		 "none"},
+		 "soc: 'http://soc' is not udp://, tcp://, tls://, relp:// or "
+		 "relp+tls://HOST:PORT or none"},
 		{"[agent]\ndevice_id = my cam\n", MM_EINVALID, 2,
 		 "device_id: 'my cam' is not 1 to 255 printable ASCII characters without spaces"},
 		{"[agent]\nuser =\n", MM_EINVALID, 2, "user: a user name is needed"},
@@ -350,8 +358,10 @@ static void bad_files(void **state)
 		 "sync: 'sometimes' is not always, interval, interval=MS or never"},
 		/* what the table loader refuses, with its own words */
 		{"[agent]\nheartbeat = 0\n", MM_EPARSE, 2, "heartbeat: 0 is out of range 1..86400"},
-		{"[policy]\nscan_timeout = soon\n", MM_EPARSE, 2, "scan_timeout: 'soon' is not a number"},
-		{"[policy]\nallowlist = perhaps\n", MM_EPARSE, 2, "allowlist: 'perhaps' is not yes or no"},
+		{"[policy]\nscan_timeout = soon\n", MM_EPARSE, 2,
+		 "scan_timeout: 'soon' is not a number"},
+		{"[policy]\nallowlist = perhaps\n", MM_EPARSE, 2,
+		 "allowlist: 'perhaps' is not yes or no"},
 		{"[agent]\nmode = monitor\nmode = enforce\n", MM_EPARSE, 3,
 		 "key 'mode' in section [agent] given twice"},
 		{"[agent]\nwatchdog_devices = /dev/x\n", MM_EPARSE, 2,
@@ -460,8 +470,8 @@ static void load_twice(void **state)
 
 	(void)state;
 	conf_defaults(&c);
-	assert_int_equal(conf_load(&c, write_conf("[agent]\nstate = /a\n[policy]\nfeed = /f1\n"), &e),
-			 0);
+	assert_int_equal(
+		conf_load(&c, write_conf("[agent]\nstate = /a\n[policy]\nfeed = /f1\n"), &e), 0);
 	assert_int_equal(conf_load(&c, write_conf("[policy]\nfeed = /f2\nallow_paths = /x\n"), &e),
 			 0);
 	assert_string_equal(c.state, "/a");
