@@ -406,8 +406,8 @@ static void report(struct watch *w, struct agent_finding *f, pid_t pid, int stop
 		w->ctr[C_FINDINGS]++;
 	if (fd >= 0)
 		close(fd);
-	if (f->action == AGENT_ACT_KILLED)
-		forget(w, pid);
+	/* The (process, event) entry stays until the sweep finds the pid gone, so that
+	 * what was already queued about a killed process is not reported again. */
 }
 
 /* ---- checks of one process ---- */
