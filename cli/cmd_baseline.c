@@ -254,7 +254,8 @@ static int build(const char *rootfs, int one_fs)
 		return B_FATAL;
 	}
 	w->one_fs = one_fs;
-	if ((dfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fstat(dfd, &st) == -1) {
+	dfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 || fstat(dfd, &st) == -1) {
 		log_warn("baseline: %s", rootfs);
 		if (dfd != -1)
 			close(dfd);
@@ -388,7 +389,8 @@ static int check(const char *file)
 		else if (memchr(b.data, '\0', b.len) != NULL)
 			why = "a NUL byte";
 		else if (lineno == 1)
-			why = n == sizeof BASELINE_MAGIC - 1 && memcmp(b.data, BASELINE_MAGIC, n) == 0
+			why = n == sizeof BASELINE_MAGIC - 1 &&
+					      memcmp(b.data, BASELINE_MAGIC, n) == 0
 				      ? NULL
 				      : "not a mamori baseline (\"" BASELINE_MAGIC "\" missing)";
 		else if (n == 0 || b.data[0] == '#')

@@ -265,7 +265,8 @@ static int install_filter(const struct mm_sandbox_opts *o)
 		 * flags the rule above sees.
 		 */
 		r = seccomp_syscall_resolve_name("clone3");
-		if (r != __NR_SCMP_ERROR && (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), r, 0)) < 0) {
+		if (r != __NR_SCMP_ERROR &&
+		    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), r, 0)) < 0) {
 			log_warnx("sandbox: seccomp rule for clone3: %s", strerror(-r));
 			goto fail;
 		}

@@ -166,7 +166,7 @@ static void send_raw(int sock, const struct bad *b, const int *fds)
 	if (b->nfds > 0) {
 		mh.msg_control = ctl.buf;
 		if (b->split) {
-			/* Blocks laid out by hand: GCC's bounds checks do not follow CMSG_NXTHDR. */
+			/* Laid out by hand: GCC's bounds checks do not follow CMSG_NXTHDR. */
 			mh.msg_controllen = CMSG_SPACE(sizeof(int)) * (size_t)b->nfds;
 			for (int i = 0; i < b->nfds; i++) {
 				char *at = ctl.buf + (size_t)i * CMSG_SPACE(sizeof(int));
@@ -257,9 +257,9 @@ static void test_closed_and_nonblocking(void **state)
 	/* A full non-blocking socket: MM_EAGAIN, and nothing half sent. */
 	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
 	memset(chunk, 1, sizeof chunk);
-	for (i = 0; i < 100000 && (rc = mm_ipc_send(sv[0], 9, (uint64_t)i, chunk, sizeof chunk, -1)) == 0;
-	     i++)
-		;
+	for (i = 0; i < 100000; i++)
+		if ((rc = mm_ipc_send(sv[0], 9, (uint64_t)i, chunk, sizeof chunk, -1)) != 0)
+			break;
 	assert_int_equal(rc, MM_EAGAIN);
 	assert_true(i > 0);
 	for (int k = 0; k < i; k++) {
@@ -269,7 +269,7 @@ static void test_closed_and_nonblocking(void **state)
 	}
 	assert_int_equal(mm_ipc_recv(sv[1], &m), MM_EAGAIN);
 
-	/* A message waiting when the peer closes still arrives, with its descriptor; then the end. */
+	/* What waits when the peer closes still arrives, descriptor and all; then the end. */
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(mm_ipc_send(sv[0], 8, 1, NULL, 0, p[1]), 0);
 	close(p[1]);

@@ -74,7 +74,8 @@ static int others_gone(void)
 	size_t i;
 
 	for (i = 0; i < sizeof others / sizeof others[0]; i++)
-		if (has_cap(CAP_PERMITTED, others[i]) != 0 || has_cap(CAP_EFFECTIVE, others[i]) != 0 ||
+		if (has_cap(CAP_PERMITTED, others[i]) != 0 ||
+		    has_cap(CAP_EFFECTIVE, others[i]) != 0 ||
 		    has_cap(CAP_INHERITABLE, others[i]) != 0 || cap_get_bound(others[i]) != 0)
 			return 0;
 	return 1;
@@ -262,7 +263,8 @@ static void test_scenarios(void **state)
 		if (WEXITSTATUS(st) == 99)
 			fail_msg("%s: mm_sandbox_enter failed", s->name);
 		if (WEXITSTATUS(st) >= 100)
-			fail_msg("%s: check failed: %s", s->name, s->checks[WEXITSTATUS(st) - 100].name);
+			fail_msg("%s: check failed: %s", s->name,
+				 s->checks[WEXITSTATUS(st) - 100].name);
 		assert_int_equal(WEXITSTATUS(st), 0);
 	}
 }
@@ -286,7 +288,7 @@ static void test_bad_options(void **state)
 	o.nkeep_caps = 1;
 	assert_int_equal(mm_sandbox_enter(&o), MM_EINVAL);
 
-	/* An unknown user or capability: refused before anything changes, in a child all the same. */
+	/* An unknown user or capability: refused before any change (in a child all the same). */
 	p = fork();
 	assert_true(p >= 0);
 	if (p == 0) {
