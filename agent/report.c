@@ -83,8 +83,9 @@ int report_time(int64_t ms, char out[32])
 	t = (time_t)(ms / 1000);
 	if (!gmtime_r(&t, &tm))
 		return MM_EINVAL;
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	if (strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+		return MM_EINVAL;
+	snprintf(out + 19, 32 - 19, ".%03uZ", (unsigned)(ms % 1000));
 	return 0;
 }
 
