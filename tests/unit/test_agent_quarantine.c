@@ -214,10 +214,12 @@ static void test_changed(void **state)
 	quarantine_stats(q, &st);
 	assert_int_equal(st.files, 0);
 	assert_int_equal(st.bytes, 0);
-	assert_int_equal(quarantine_open("", 10, &q), MM_EINVAL);
-	assert_int_equal(quarantine_open(qdir, 0, &q), MM_EINVAL);
-	close(fa);
 	quarantine_close(q);
+	close(fa);
+	assert_int_equal(quarantine_open("", 10, &q), MM_EINVAL);
+	assert_null(q);
+	assert_int_equal(quarantine_open(qdir, 0, &q), MM_EINVAL);
+	assert_null(q);
 }
 
 int main(void)
