@@ -4,7 +4,7 @@
 # value is refused with FILE:LINE and what is wrong; --watch on a folder that
 # is not a mountpoint, an unknown option, a bad --mode or --soc, and a start
 # without root are refused with the exact message and exit status of
-# mamorid(8). Then, inside a mount namespace of its own with a tmpfs it
+# mamorid(8). Then, inside mount and pid namespaces of its own with a tmpfs it
 # mounted itself (monitor mode, --watch on that tmpfs only), mamorid starts
 # its three processes, makes the state folders for the reporter's user, logs
 # a child that was killed, and stops everything on SIGTERM with exit 0.
@@ -120,9 +120,11 @@ setpriv --reuid=65534 --regid=65534 --clear-groups "$tmp/mamorid" -n -f "$tmp/sh
   fail "non-root -n: $(cat "$tmp/out")"
 echo "ok: mamorid refuses to start without root, and -n works without it"
 
-# ---- start and stop, in a mount namespace of this test's own ----
+# ---- start and stop, in namespaces of this test's own ----
 # Monitor mode, --watch on a tmpfs mounted here only, the policy's root on it
-# too (so the watch marks no host watchdog device): nothing outside is guarded.
+# too (so the watch marks no host watchdog device), and a pid namespace (so
+# that the watch sees this test's processes alone): nothing outside is
+# guarded or looked at.
 cat >"$tmp/run.sh" <<EOF
 set -eu
 mkdir -p "$tmp/mnt"
@@ -131,26 +133,28 @@ printf '[policy]\nroot = $tmp/mnt\n[agent]\nheartbeat = 3600\n' >"$tmp/ns.conf"
 exec "$bin" -d -f "$tmp/ns.conf" --mode monitor --watch "$tmp/mnt" --state "$tmp/state" \
   --user nobody 2>"$tmp/log"
 EOF
-unshare -m --propagation private bash "$tmp/run.sh" &
+unshare -m -p -f --mount-proc --propagation private --kill-child bash "$tmp/run.sh" &
 pid=$!
-# unshare execs bash, which execs mamorid: $pid is the guard. Wait (bounded)
-# for it to fork the reporter and the watch.
-guard=$pid
+# unshare forks bash, which execs mamorid (pid 1 inside). Wait (bounded) for
+# it to fork the reporter and the watch.
+guard= report= watch=
 for _ in $(seq 100); do
-  if [ "$(cat /proc/$guard/comm 2>/dev/null)" = mamorid ] &&
-     pgrep -P "$guard" -x mamorid-report >/dev/null &&
-     pgrep -P "$guard" -x mamorid-watch >/dev/null; then
-    break
+  guard=$(pgrep -P "$pid" -x mamorid || true)
+  if [ -n "$guard" ]; then
+    report=$(pgrep -P "$guard" -x mamorid-report || true)
+    watch=$(pgrep -P "$guard" -x mamorid-watch || true)
+    [ -n "$report" ] && [ -n "$watch" ] && break
   fi
   kill -0 "$pid" 2>/dev/null || fail "mamorid stopped at start: $(cat "$tmp/log")"
   sleep 0.1
 done
-report=$(pgrep -P "$guard" -x mamorid-report) || fail "no mamorid-report: $(cat "$tmp/log")"
-watch=$(pgrep -P "$guard" -x mamorid-watch) || fail "no mamorid-watch: $(cat "$tmp/log")"
+[ -n "$report" ] && [ -n "$watch" ] || fail "no reporter or watch: $(cat "$tmp/log")"
 for d in "$tmp/state" "$tmp/state/spool" "$tmp/state/quarantine"; do
   [ "$(stat -c '%U %a' "$d")" = "nobody 700" ] || fail "$d: $(stat -c '%U %a' "$d")"
 done
-echo "ok: mamorid runs as guard $guard, reporter $report, watch $watch; state folders are nobody's"
+# The pid the log names is the one inside the namespace.
+watch_ns=$(awk '/^NSpid:/ {print $NF}' /proc/"$watch"/status)
+echo "ok: mamorid runs as guard, reporter and watch; the state folders are nobody's"
 
 kill -KILL "$watch"
 sleep 0.5
@@ -164,8 +168,9 @@ got=$?
 set -e
 pid=
 [ "$got" = 0 ] || fail "mamorid exited $got: $(cat "$tmp/log")"
-grep -qx "mamorid: the watch (pid $watch) was killed by signal 9 (Killed)" "$tmp/log" ||
+grep -qx "mamorid: the watch (pid $watch_ns) was killed by signal 9 (Killed)" "$tmp/log" ||
   fail "the watch's end is not logged: $(cat "$tmp/log")"
 grep -qx "mamorid: stopped" "$tmp/log" || fail "no 'stopped': $(cat "$tmp/log")"
+if grep -q "did not stop" "$tmp/log"; then fail "a child had to be killed: $(cat "$tmp/log")"; fi
 kill -0 "$report" 2>/dev/null && fail "the reporter is still running"
 echo "ok: a killed child is logged with its signal; SIGTERM stops the rest and mamorid exits 0"
