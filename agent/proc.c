@@ -81,16 +81,15 @@ static int sp_skip_field(struct span *s)
 	return s->pos > start ? 0 : MM_EPARSE;
 }
 
-/* Up to n hex digits; 0 or MM_EPARSE when there were none or more than n. */
+/* Up to n hex digits; 0 or MM_EPARSE when there were none. */
 static int sp_hex(struct span *s, size_t n, unsigned long long *out)
 {
 	unsigned long long v = 0;
 	size_t k = 0;
 	int d;
 
-	while ((d = mm_hex_digit(sp_peek(s))) >= 0) {
-		if (k == n)
-			return MM_EPARSE;
+	/* Stops after n digits: an IPv6 address is four 8-digit words in a row. */
+	while (k < n && (d = mm_hex_digit(sp_peek(s))) >= 0) {
 		v = v << 4 | (unsigned)d;
 		s->pos++;
 		k++;
@@ -257,7 +256,8 @@ int proc_parse_exe(const char *link, size_t len, char *path, size_t size, int *d
 		n -= sl;
 		*deleted = 1;
 	}
-	if (n == 0 || memchr(link, '\0', n) != NULL)
+	/* A process's executable is always an absolute path (memfds too: "/memfd:x"). */
+	if (n == 0 || link[0] != '/' || memchr(link, '\0', n) != NULL)
 		return MM_EPARSE;
 	if (n >= size)
 		return MM_ETOOBIG;

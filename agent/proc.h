@@ -81,7 +81,7 @@ int proc_parse_cmdline(const char *buf, size_t len, struct proc_cmdline *c);
 /*
  * The target of /proc/PID/exe (link, len bytes, not NUL-terminated) into
  * path (size bytes) with a " (deleted)" suffix removed and *deleted set.
- * 0, MM_ETOOBIG when it does not fit, MM_EPARSE when empty.
+ * 0, MM_ETOOBIG when it does not fit, MM_EPARSE when empty or not absolute.
  */
 int proc_parse_exe(const char *link, size_t len, char *path, size_t size, int *deleted);
 
