@@ -214,7 +214,7 @@ static json_t *build(const struct report_ctx *cx, const struct agent_finding *f,
 	*err = MM_ENOMEM;
 	if (!o)
 		return NULL;
-	if (report_time(f->time_ms, when) < 0) {
+	if (f->time_ms <= 0 || report_time(f->time_ms, when) < 0) {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		report_time((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, when);
@@ -412,7 +412,7 @@ static void spool_event(struct reporter *r, const struct agent_finding *f)
 	struct timespec t;
 	int rc;
 
-	if (f->time_ms >= 0 && f->time_ms <= TIME_MS_MAX) {
+	if (f->time_ms > 0 && f->time_ms <= TIME_MS_MAX) {
 		t.tv_sec = (time_t)(f->time_ms / 1000);
 		t.tv_nsec = (long)(f->time_ms % 1000) * 1000000;
 	} else {
@@ -635,6 +635,13 @@ static void on_finding(struct reporter *r, int fd)
 		return;
 	}
 	r->n.findings++;
+	/* A producer that did not say when gets the time of arrival, the same
+	 * in the line and in the RFC 5424 header. */
+	if (f.time_ms <= 0 || f.time_ms > TIME_MS_MAX) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		f.time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	}
 	if (fd >= 0) {
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 			file.size = st.st_size;
@@ -813,6 +820,12 @@ static int open_soc(struct reporter *r)
 	mm_spool_opts_default(&so);
 	if (c->spool_max > 0)
 		so.max_bytes = (uint64_t)c->spool_max;
+	/* No message is longer than MSG_MAX, so a small device's spool need not
+	 * have room for the default 1 MiB record; segments of a quarter of the
+	 * bound let acknowledged space be freed before the spool is full. */
+	so.max_record = MSG_MAX;
+	if (so.segment_bytes > so.max_bytes / 4)
+		so.segment_bytes = so.max_bytes / 4 > MSG_MAX ? so.max_bytes / 4 : MSG_MAX;
 	/* "interval" alone keeps the default period. */
 	if (c->spool_sync && strcmp(c->spool_sync, "interval") != 0 &&
 	    mm_spool_sync_parse(c->spool_sync, &so) < 0) {
