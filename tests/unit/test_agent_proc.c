@@ -126,7 +126,7 @@ static void test_exe_and_socket_links(void **state)
 		{"/a (deleted) (deleted)", 0, 1, "/a (deleted)"},
 		{" (deleted)", MM_EPARSE, 1, ""},
 		{"", MM_EPARSE, 0, ""},
-		{"/0123456789abcdef", MM_ETOOBIG, 0, ""},
+		{"/0123456789abcdef0123456789abcdef", MM_ETOOBIG, 0, ""},
 	};
 	static const struct {
 		const char *link;
@@ -141,7 +141,7 @@ static void test_exe_and_socket_links(void **state)
 		{"pipe:[12345]", MM_EPARSE, 0},
 		{"anon_inode:[eventfd]", MM_EPARSE, 0},
 	};
-	char path[16];
+	char path[32];
 	uint64_t inode;
 	size_t i;
 	int del;
