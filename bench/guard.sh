@@ -111,13 +111,14 @@ run_none() {
 	rm -rf "$MNT/new.none"
 }
 
-run_mamorid() {
-	local state="$WORK/state" conf="$WORK/mamorid.conf" feed="$WORK/feed" p pid kids
-	local c0 c1 i denied
-	rm -rf "$state"
+# mamorid_start NAME MODE BEHAVIOUR: writes NAME's configuration and starts
+# mamorid; sets mpid.
+mamorid_start() {
+	local name=$1 mode=$2 behaviour=$3 conf="$WORK/$1.conf" feed="$WORK/feed"
+	rm -rf "$WORK/$name.state"
 	# One hash nothing here has, so that every exec the cache does not know
-	# is hashed and looked up; and the canary's, so that a refusal shows
-	# the guard is enforcing before anything is timed.
+	# is hashed and looked up; and the canary's, so that a refusal (or, in
+	# monitor mode, a report) shows that the guard is in the exec's way.
 	{
 		echo "# mamori bench: one unrelated hash, and the canary's"
 		printf 'mamori bench: no file has this content' | sha256sum | sed 's/ .*/ unrelated/'
@@ -125,69 +126,112 @@ run_mamorid() {
 	} >"$feed"
 	{
 		echo "[agent]"
-		echo "mode = enforce"
+		echo "mode = $mode"
 		echo "[policy]"
 		echo "feed = $feed"
 		echo "deny_paths = $DENY_PATHS"
+		echo "[behaviour]"
+		echo "enabled = $behaviour"
 	} >"$conf"
-	echo "mamorid: $BIN/mamorid -d -f $conf --mode enforce --watch $MNT --state $state --soc none" >>"$tmp/detail"
-	"$BIN/mamorid" -d -f "$conf" --mode enforce --watch "$MNT" --state "$state" --soc none \
-		>"$tmp/mamorid.log" 2>&1 &
-	pid=$!
-	echo "$pid" >>"$tmp/pids"
-	if ! "$BIN/bench_exec" probe -t 15000 "$MNT/canary" >>"$tmp/detail"; then
-		echo "mamorid: did not refuse the canary; its log:" >>"$tmp/detail"
-		sed 's/^/  mamorid: /' "$tmp/mamorid.log" | head -n 30 >>"$tmp/detail"
-		result mamorid_check "error=canary-not-refused"
-		stop "$pid" 5
+	echo "$name: $BIN/mamorid -d -f $conf --mode $mode --watch $MNT --state $WORK/$name.state --soc none" \
+		"(behaviour watch: $behaviour)" >>"$tmp/detail"
+	"$BIN/mamorid" -d -f "$conf" --mode "$mode" --watch "$MNT" --state "$WORK/$name.state" \
+		--soc none >"$tmp/$name.log" 2>&1 &
+	mpid=$!
+	echo "$mpid" >>"$tmp/pids"
+}
+
+# mamorid_ready NAME MODE: 0 once the guard refuses the canary (enforce) or
+# reports its exec (monitor), within 15 s.
+mamorid_ready() {
+	local ev="$WORK/$1.state/events.jsonl" i
+	if [ "$2" = enforce ]; then
+		"$BIN/bench_exec" probe -t 15000 "$MNT/canary" >>"$tmp/detail"
 		return
 	fi
-	kids=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null)
-	pids=("$pid" $kids)
-	echo "mamorid processes: $(for p in "${pids[@]}"; do printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done)" >>"$tmp/detail"
-	sampler "$tmp/rss.mamorid" "${pids[@]}" &
-	local spid=$!
+	for ((i = 0; i < 75; i++)); do
+		"$MNT/canary" 2>/dev/null
+		if grep '"event": *"guard.exec.denied"' "$ev" 2>/dev/null | grep -q "\"path\": *\"$MNT/canary\""; then
+			echo "$1: the canary's exec was reported after $((i + 1)) tries" >>"$tmp/detail"
+			return 0
+		fi
+		bsleep 0.2
+	done
+	return 1
+}
+
+# run_mamorid NAME MODE BEHAVIOUR: mamorid started, the two timed runs under
+# it, its memory over them; with the behaviour watch, also its CPU time while
+# idle; then stopped, and the events it wrote checked.
+run_mamorid() {
+	local name=$1 mode=$2 behaviour=$3 ev="$WORK/$1.state/events.jsonl" p kids spid
+	local c0 c1 denied others each="" sum=0 r want
+	mamorid_start "$name" "$mode" "$behaviour"
+	if ! mamorid_ready "$name" "$mode"; then
+		echo "$name: the canary was not $([ "$mode" = enforce ] && echo refused || echo reported); its log:" >>"$tmp/detail"
+		sed "s/^/  $name: /" "$tmp/$name.log" | head -n 30 >>"$tmp/detail"
+		result "${name}_check" "error=canary-not-seen"
+		stop "$mpid" 5
+		return
+	fi
+	kids=$(cat "/proc/$mpid/task/$mpid/children" 2>/dev/null)
+	pids=("$mpid" $kids)
+	echo "$name processes: $(for p in "${pids[@]}"; do printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done)" >>"$tmp/detail"
+	sampler "$tmp/rss.$name" "${pids[@]}" &
+	spid=$!
 	echo "$spid" >>"$tmp/pids"
 
-	timed mamorid_same run -c 0 -n "$N" -w "$WARM" "$MNT/prog"
-	"$BIN/bench_exec" prep -n "$N" "$MNT/prog" "$MNT/new.mamorid" >>"$tmp/detail"
-	timed mamorid_new new -c 0 -n "$N" "$MNT/new.mamorid"
+	timed "${name}_same" run -c 0 -n "$N" -w "$WARM" "$MNT/prog"
+	"$BIN/bench_exec" prep -n "$N" "$MNT/prog" "$MNT/new.$name" >>"$tmp/detail"
+	timed "${name}_new" new -c 0 -n "$N" "$MNT/new.$name"
 
-	# Idle: let the last reports drain, then read the CPU time of the three
-	# processes over IDLE seconds in which nothing runs.
-	bsleep 2
+	# Idle: let the last reports drain, then read the CPU time of the
+	# processes over IDLE seconds in which nothing runs here.
 	c0=0
-	for p in "${pids[@]}"; do c0=$((c0 + $(ticks "$p"))); done
-	bsleep "$IDLE"
 	c1=0
-	for p in "${pids[@]}"; do c1=$((c1 + $(ticks "$p"))); done
-	local each="" sum=0 r
+	if [ "$behaviour" = yes ]; then
+		bsleep 2
+		for p in "${pids[@]}"; do c0=$((c0 + $(ticks "$p"))); done
+		bsleep "$IDLE"
+		for p in "${pids[@]}"; do c1=$((c1 + $(ticks "$p"))); done
+	fi
 	for p in "${pids[@]}"; do
 		r=$(rss_kb "$p")
 		sum=$((sum + r))
 		each+="$(cat "/proc/$p/comm" 2>/dev/null)=${r} "
 	done
 	stop "$spid" 1
-	result mamorid_mem "idle_rss_kb=$sum max_rss_kb=$(maxof <"$tmp/rss.mamorid") samples=$(wc -l <"$tmp/rss.mamorid") procs=${#pids[@]} idle_ticks=$((c1 - c0)) hz=$(getconf CLK_TCK)"
-	echo "mamorid RSS at idle, KiB: $each" >>"$tmp/detail"
-	# Alive through the whole run: all three processes still there.
+	result "${name}_mem" "idle_rss_kb=$sum max_rss_kb=$(maxof <"$tmp/rss.$name") samples=$(wc -l <"$tmp/rss.$name") procs=${#pids[@]} idle_ticks=$((c1 - c0)) hz=$(getconf CLK_TCK)"
+	echo "$name RSS at the end, KiB: $each" >>"$tmp/detail"
+	# Alive through the whole run: every process still there.
 	for p in "${pids[@]}"; do
-		kill -0 "$p" 2>/dev/null || result mamorid_check "error=process-$p-gone"
+		kill -0 "$p" 2>/dev/null || result "${name}_check" "error=process-$p-gone"
 	done
-	stop "$pid" 10
-	rm -rf "$MNT/new.mamorid"
+	stop "$mpid" 10
+	rm -rf "$MNT/new.$name"
 
-	# The refusal of the canary was reported, with the canary's hash.
-	denied=$(grep -c '"event": *"guard.exec.denied"' "$state/events.jsonl" 2>/dev/null)
-	if grep '"event": *"guard.exec.denied"' "$state/events.jsonl" 2>/dev/null |
-		grep -F "$(sha256sum "$MNT/canary" | cut -d' ' -f1)" | grep -q '"reason": *"feed"'; then
-		result mamorid_check "ok=canary-reported denied_events=$denied"
+	# The canary was reported with its hash and the feed as the reason, and
+	# no other exec in the benchmark's folder was: in enforce mode exactly
+	# one refusal (the probe stops at the first).
+	want=denied
+	[ "$mode" = monitor ] && want=reported
+	denied=$(grep '"event": *"guard.exec.denied"' "$ev" 2>/dev/null | grep -F "\"path\":\"$MNT/" -c)
+	others=$(grep '"event": *"guard.exec.denied"' "$ev" 2>/dev/null | grep -F "\"path\":\"$MNT/" |
+		grep -vc "\"path\":\"$MNT/canary\"")
+	if grep '"event": *"guard.exec.denied"' "$ev" 2>/dev/null |
+		grep -F "$(sha256sum "$MNT/canary" | cut -d' ' -f1)" | grep '"reason": *"feed"' |
+		grep -q "\"action\": *\"$want\""; then
+		result "${name}_check" "ok=canary-$want denied_events=$denied others=$others"
+		echo "$name check: ok=canary-$want denied_events=$denied others=$others" >>"$tmp/detail"
+		[ "$others" = 0 ] || result "${name}_check" "error=other-programs-denied"
+		[ "$mode" = enforce ] && [ "$denied" != 1 ] && result "${name}_check" "error=$denied-refusals"
 	else
-		result mamorid_check "error=canary-not-reported denied_events=${denied:-0}"
-		sed 's/^/  events: /' "$state/events.jsonl" 2>/dev/null | head -n 5 >>"$tmp/detail"
+		result "${name}_check" "error=canary-not-reported denied_events=${denied:-0}"
+		echo "$name check: error=canary-not-reported denied_events=${denied:-0}" >>"$tmp/detail"
+		sed 's/^/  events: /' "$ev" 2>/dev/null | cut -c1-300 | head -n 5 >>"$tmp/detail"
 	fi
-	echo "mamorid events: $(sed 's/.*"event": *"\([^"]*\)".*/\1/' "$state/events.jsonl" 2>/dev/null | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')" >>"$tmp/detail"
-	grep -v '^$' "$tmp/mamorid.log" | sed 's/^/  mamorid: /' | head -n 10 >>"$tmp/detail"
+	echo "$name events: $(sed 's/.*"event": *"\([^"]*\)".*/\1/' "$ev" 2>/dev/null | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')" >>"$tmp/detail"
+	grep -v '^$' "$tmp/$name.log" | sed "s/^/  $name: /" | head -n 12 >>"$tmp/detail"
 }
 
 # The rule files of fapolicyd's own default policy ("known-libs" in the
@@ -291,7 +335,12 @@ if [ "${1:-}" = --in-namespace ]; then
 	mount --bind "$MNT" "$MNT" || { result setup "error=bind-mount-failed"; exit 1; }
 	run_none
 	if [ -x "$BIN/mamorid" ]; then
-		run_mamorid
+		# The exec timings in enforce mode without the behaviour watch:
+		# the watch sees every process of the machine, not only this
+		# namespace's, and in enforce mode it kills what it finds.
+		run_mamorid mamorid enforce no
+		# The three processes, in monitor mode, where the watch only reports.
+		run_mamorid mamoridw monitor yes
 	else
 		result mamorid_check "error=not-built"
 	fi
@@ -472,22 +521,25 @@ get() { kv "$(sed -n "s/^$1 //p" "$tmp/res" | head -n1)" "$2"; }
 # added A B: A - B, or empty when either is missing.
 added() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a - b}'; }
 cell() { [ -n "$1" ] && echo "$1" || echo "failed"; }
-row() { printf '| %-40s | %-9s | %-9s | %-14s | %-14s |\n' "$@"; }
+row() { printf '| %-44s | %-9s | %-9s | %-13s | %-13s |\n' "$@"; }
 
 fail=0
 row "config" "median_us" "p99_us" "added, median" "added, p99"
-printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------" "-----------" \
-	"-----------" "----------------" "----------------"
+printf '|%s|%s|%s|%s|%s|\n' "----------------------------------------------" "-----------" \
+	"-----------" "---------------" "---------------"
 for mode in same new; do
-	for cfg in none mamorid fapolicyd; do
+	for cfg in none mamorid mamoridw fapolicyd; do
 		case $cfg/$mode in
 		none/same) label="none, same file" ;;
 		none/new) label="none, every file new" ;;
-		mamorid/same) label="mamorid, cache hit" ;;
-		mamorid/new) label="mamorid, every file new (SHA-256)" ;;
+		mamorid/same) label="mamorid enforce, cache hit" ;;
+		mamorid/new) label="mamorid enforce, every file new (SHA-256)" ;;
+		mamoridw/same) label="mamorid monitor + watch, cache hit" ;;
+		mamoridw/new) label="mamorid monitor + watch, every file new" ;;
 		fapolicyd/same) label="fapolicyd, same file" ;;
 		fapolicyd/new) label="fapolicyd, every file new" ;;
 		esac
+		[ "$cfg" = fapolicyd ] && [ "$FAPO" != 1 ] && continue
 		med=$(get "${cfg}_$mode" median_us)
 		p99=$(get "${cfg}_$mode" p99_us)
 		f=$(get "${cfg}_$mode" failed)
@@ -509,48 +561,55 @@ hit=$(added "$(get mamorid_same median_us)" "$(get none_same median_us)")
 fhit=$(added "$(get fapolicyd_same median_us)" "$(get none_same median_us)")
 new=$(added "$(get mamorid_new median_us)" "$(get none_new median_us)")
 fnew=$(added "$(get fapolicyd_new median_us)" "$(get none_new median_us)")
-echo "ratio, added time, same file: $(ratio "$hit" "$fhit" "mamorid/fapolicyd, <1: mamorid adds less")"
-echo "ratio, added time, every file new: $(ratio "$new" "$fnew" "mamorid/fapolicyd, <1: mamorid adds less")"
-echo "ratio, added p99, same file: $(ratio "$(added "$(get mamorid_same p99_us)" "$(get none_same p99_us)")" \
-	"$(added "$(get fapolicyd_same p99_us)" "$(get none_same p99_us)")" "mamorid/fapolicyd")"
+hit99=$(added "$(get mamorid_same p99_us)" "$(get none_same p99_us)")
+fhit99=$(added "$(get fapolicyd_same p99_us)" "$(get none_same p99_us)")
+echo "ratio, added median, same file: $(ratio "$hit" "$fhit" "mamorid/fapolicyd, <1: mamorid adds less")"
+echo "ratio, added median, every file new: $(ratio "$new" "$fnew" "mamorid/fapolicyd, <1: mamorid adds less")"
+echo "ratio, added p99, same file: $(ratio "$hit99" "$fhit99" "mamorid/fapolicyd, <1: mamorid adds less")"
+echo "(a ratio is n/a when fapolicyd was not measured or added nothing measurable)"
 echo
 
-mem=$(sed -n 's/^mamorid_mem //p' "$tmp/res")
-idle_ticks=$(kv "$mem" idle_ticks)
-hz=$(kv "$mem" hz)
-max_rss=$(kv "$mem" max_rss_kb)
+memA=$(sed -n 's/^mamorid_mem //p' "$tmp/res")
+memB=$(sed -n 's/^mamoridw_mem //p' "$tmp/res")
+idle_ticks=$(kv "$memB" idle_ticks)
+hz=$(kv "$memB" hz)
+max_rss=$(kv "$memB" max_rss_kb)
 frss=$(get fapolicyd_mem max_rss_kb)
-echo "mamorid RSS, the sum of its $(kv "$mem" procs) processes' VmRSS: $(fmt_mib "$(kv "$mem" idle_rss_kb)") at idle," \
-	"$(fmt_mib "$max_rss") the largest of $(kv "$mem" samples) samples (every 100 ms over the mamorid runs);" \
-	"fapolicyd: $(fmt_mib "$frss") the largest"
+echo "mamorid RSS, the sum of its 3 processes' VmRSS (monitor + watch): $(fmt_mib "$(kv "$memB" idle_rss_kb)")" \
+	"at idle, $(fmt_mib "$max_rss") the largest of $(kv "$memB" samples) samples taken every 100 ms over its runs"
+echo "mamorid RSS, guard + reporter (enforce, no watch): $(fmt_mib "$(kv "$memA" max_rss_kb)") the largest" \
+	"of $(kv "$memA" samples) samples"
+[ "$FAPO" = 1 ] && echo "fapolicyd RSS: $(fmt_mib "$frss") the largest over its runs"
 if [ -n "$idle_ticks" ]; then
 	echo "mamorid idle CPU: $(awk -v t="$idle_ticks" -v h="$hz" 'BEGIN {printf "%.2f", t / h}') s" \
-		"(utime + stime of the three processes) over $IDLE s in which nothing ran"
+		"(utime + stime of the 3 processes) over $IDLE s in which the benchmark ran nothing"
 else
 	echo "mamorid idle CPU: not measured"
 fi
 echo
 verdict() { if [ -z "$2" ]; then echo "no figure"; elif awk -v a="$2" -v b="$3" "BEGIN {exit !($1)}"; then echo met; else echo "not met"; fi; }
-echo "target: mamorid cache hit adds <= $TARGET_HIT_US us: $(verdict 'a <= b' "$hit" "$TARGET_HIT_US") (${hit:-?} us)"
+echo "target: mamorid cache hit adds <= $TARGET_HIT_US us: $(verdict 'a <= b' "$hit" "$TARGET_HIT_US") (${hit:-?} us, median)"
 if [ -n "$fhit" ]; then
-	echo "target: mamorid cache hit adds less than fapolicyd: $(verdict 'a < b' "$hit" "$fhit") (${hit:-?} us against $fhit us)"
+	echo "target: mamorid cache hit adds less than fapolicyd: $(verdict 'a < b' "$hit" "$fhit") (${hit:-?} us against $fhit us, median)"
 else
 	echo "target: mamorid cache hit adds less than fapolicyd: no fapolicyd figure"
 fi
-echo "target: mamorid RSS <= 4 MiB without YARA rules: $(verdict 'a <= b' "$max_rss" "$TARGET_RSS_KB") ($(fmt_mib "$max_rss") the largest)"
+echo "target: mamorid RSS <= 4 MiB without YARA rules: $(verdict 'a <= b' "$max_rss" "$TARGET_RSS_KB") ($(fmt_mib "$max_rss") the largest, 3 processes)"
 echo "target: mamorid idle CPU ~ 0: $(verdict 'a <= 1' "$idle_ticks" 0) (${idle_ticks:-?} ticks of 1/${hz:-?} s in $IDLE s)"
 echo
 echo "runs:"
 sed 's/^/  /' "$tmp/detail"
 
 # What decides the exit status: mamorid's own correctness.
-chk=$(sed -n 's/^mamorid_check //p' "$tmp/res")
 [ -n "$(sed -n 's/^setup error=//p' "$tmp/res")" ] && fail=1
-for c in $chk; do
-	case $c in error=*) echo "mamorid: ${c#error=}"; fail=1 ;; esac
+for name in mamorid mamoridw; do
+	chk=$(sed -n "s/^${name}_check //p" "$tmp/res")
+	[ -z "$chk" ] && { echo "$name: no check result"; fail=1; }
+	for c in $chk; do
+		case $c in error=*) echo "$name: ${c#error=}"; fail=1 ;; esac
+	done
+	[ -n "$(get "${name}_same" median_us)" ] && [ -n "$(get "${name}_new" median_us)" ] || fail=1
 done
-[ -z "$chk" ] && { echo "mamorid: no check result"; fail=1; }
-[ -n "$(get mamorid_same median_us)" ] && [ -n "$(get mamorid_new median_us)" ] || fail=1
 fchk=$(sed -n 's/^fapolicyd_check //p' "$tmp/res")
 [ -n "$fchk" ] && echo "fapolicyd: $fchk (reported only)"
 exit "$fail"

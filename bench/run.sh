@@ -16,13 +16,17 @@
 #   BENCH_SEND_N    events delivered over RELP per run (default 200000)
 #   BENCH_OMRELP_WINDOW  omrelp's windowSize (default 1024, as mamori send's)
 #   GW_BENCH_PACKETS packets in mamori-gw's pcap (default 1000000; bench/gw.sh)
+#   GUARD_BENCH_N   execs per run of the exec guard's benchmark (default 20000;
+#                   bench/guard.sh, which lists its other knobs)
 #
 # Only 127.0.0.1 is used. Every process started here is stopped on exit.
 # Exit status: 0, or 1 when mamori itself failed (a corpus message that does
 # not parse or validate, a receiver that lost or mangled records, a spool
 # record read back different, `mamori send` losing, repeating or changing an
-# event, mamori-gw -r missing or adding a record). Speed never decides the
-# exit status; a failing peer (rsyslog, tshark) is reported only.
+# event, mamori-gw -r missing or adding a record, mamorid not refusing a
+# program in its feed or refusing the benchmark's program). Speed never
+# decides the exit status; a failing peer (rsyslog, tshark, fapolicyd) is
+# reported only.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -245,4 +249,5 @@ echo
 BENCH_SPOOL_RATE="$spool_rate" bash "$(dirname "$0")/send.sh" "$BIN" || fail=1
 echo; bash "$(dirname "$0")/soc.sh" "$BIN" || fail=1
 echo; bash "$(dirname "$0")/gw.sh" "$BIN" || fail=1
+echo; bash "$(dirname "$0")/guard.sh" "$BIN" || fail=1
 exit "$fail"
