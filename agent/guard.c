@@ -387,11 +387,15 @@ static void deny_exec(struct guard *g, int fd, pid_t pid, const char *path, cons
 	}
 	f.quarantine = (uint8_t)g->enforce;
 	f.action = g->enforce ? AGENT_ACT_DENIED : AGENT_ACT_REPORTED;
-	/* The caller waits in execve(2) for this answer: it goes first. */
+	/* The caller waits in execve(2) for this answer: it goes first. In
+	 * the fallback a program that already ended was not stopped: only
+	 * reported. */
 	if (!fallback)
 		respond(g, fd, !g->enforce);
-	else if (g->enforce)
+	else if (g->enforce) {
+		f.action = AGENT_ACT_REPORTED;
 		fallback_kill(g, &f, pid, k, ts_ns);
+	}
 	g->cnt[g->enforce ? GC_DENIED : GC_ALLOWED]++;
 	send_finding(g, &f, fd);
 	close(fd);

@@ -164,25 +164,27 @@ int pconn_parse(const void *buf, size_t len, void (*fn)(const struct pconn_ev *e
 	return 0;
 }
 
-/* Sends the subscription (op PROC_CN_MCAST_LISTEN or _IGNORE) to the kernel. */
+/* Sends the subscription (op PROC_CN_MCAST_LISTEN or _IGNORE) to the kernel:
+ * a netlink header, a cn_msg header and the op, laid out by hand because
+ * struct cn_msg ends in a flexible array. */
 static int subscribe(int fd, uint32_t op)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct cn_msg cn;
-		uint32_t op;
-	} __attribute__((packed)) m;
+	uint8_t m[NLMSG_HDRLEN + CN_HDR + sizeof(uint32_t)] __attribute__((aligned(8)));
 	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	struct nlmsghdr nh;
+	uint32_t id[2] = { CN_IDX_PROC, CN_VAL_PROC };
+	uint16_t len = sizeof op;
 
-	memset(&m, 0, sizeof m);
-	m.nh.nlmsg_len = sizeof m;
-	m.nh.nlmsg_type = NLMSG_DONE;
-	m.nh.nlmsg_pid = (uint32_t)getpid();
-	m.cn.id.idx = CN_IDX_PROC;
-	m.cn.id.val = CN_VAL_PROC;
-	m.cn.len = sizeof m.op;
-	m.op = op;
-	if (sendto(fd, &m, sizeof m, 0, (struct sockaddr *)&to, sizeof to) != (ssize_t)sizeof m)
+	memset(m, 0, sizeof m);
+	memset(&nh, 0, sizeof nh);
+	nh.nlmsg_len = sizeof m;
+	nh.nlmsg_type = NLMSG_DONE;
+	nh.nlmsg_pid = (uint32_t)getpid();
+	memcpy(m, &nh, sizeof nh);
+	memcpy(m + NLMSG_HDRLEN, id, sizeof id);
+	memcpy(m + NLMSG_HDRLEN + 16, &len, sizeof len);
+	memcpy(m + NLMSG_HDRLEN + CN_HDR, &op, sizeof op);
+	if (sendto(fd, m, sizeof m, 0, (struct sockaddr *)&to, sizeof to) != (ssize_t)sizeof m)
 		return MM_EIO;
 	return 0;
 }
