@@ -835,7 +835,7 @@ static void on_pconn(evutil_socket_t fd, short what, void *arg)
 	struct guard *g = arg;
 
 	(void)what;
-	if (pconn_read(fd, on_pconn_event, g) == MM_EFULL)
+	if (pconn_read(fd, on_pconn_event, g) == MM_EIO && errno == ENOBUFS)
 		g->cnt[GC_PCONN_LOST]++;
 }
 

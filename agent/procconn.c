@@ -222,10 +222,10 @@ fail:
 /*
  * Reads up to READ_MAX datagrams waiting on fd and calls fn for each event.
  * Returns 0 when at least one datagram was read, MM_EAGAIN when none was
- * waiting, MM_EFULL when the kernel dropped events because the socket's
- * buffer was full (ENOBUFS: the caller counts a loss and goes on reading),
- * MM_EIO on another error. Datagrams not from the kernel and malformed
- * ones are skipped.
+ * waiting, MM_EIO on an error; errno ENOBUFS then says that the kernel
+ * dropped events because the socket's buffer was full (the caller counts a
+ * loss, looks at what it may have missed, and goes on reading). Datagrams
+ * not from the kernel and malformed ones are skipped.
  */
 int pconn_read(int fd, void (*fn)(const struct pconn_ev *ev, void *arg), void *arg)
 {
@@ -243,8 +243,6 @@ int pconn_read(int fd, void (*fn)(const struct pconn_ev *ev, void *arg), void *a
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			if (errno == ENOBUFS)
-				return MM_EFULL;
 			return MM_EIO;
 		}
 		got = 1;
