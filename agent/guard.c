@@ -1362,12 +1362,28 @@ static int fan_open(struct guard *g)
 	return mark_mounts(g, 1);
 }
 
+/* 1 when this process lives in a pid namespace below the first one: the
+ * kernel gives the first one a fixed inode (PROC_PID_INIT_INO). */
+static int nested_pid_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != 0xeffffffcu;
+}
+
 static int fallback_open(struct guard *g)
 {
 	int rc;
 
 	if ((rc = mark_mounts(g, 0)) < 0)
 		return rc;
+	/* The kernel ignores a subscription from inside a pid namespace and
+	 * has no connector in another network namespace: say so rather than
+	 * guard nothing. */
+	if (nested_pid_ns()) {
+		log_warnx("guard: the process connector sends no events into a pid namespace");
+		return MM_EIO;
+	}
 	if (pconn_open(&g->pconn) < 0) {
 		log_warn("guard: process connector");
 		return MM_EIO;
