@@ -7,8 +7,9 @@
  * (SYN_SENT) for SECONDS (default 15, at most 120), then exits.
  *
  * It refuses to run unless /proc/net/route has SUBNET/24 on an interface
- * whose driver is "dummy" (ethtool GDRVINFO): such a subnet goes nowhere,
- * so no packet can leave the machine. Markers: scanner.start,
+ * that leads nowhere: a dummy interface, or a veth pair with both ends in
+ * this network namespace (for kernels without the dummy driver), so that
+ * no packet can reach another namespace or leave the machine. Markers: scanner.start,
  * scanner.sent (the number of connects started), scanner.done.
  */
 #include <arpa/inet.h>
@@ -24,30 +25,116 @@
 
 #define MAXN 200
 
-/* 1 when iface's driver is "dummy". */
-static int is_dummy(const char *iface)
+/* ethtool request on iface; 0 or -1. */
+static int ethtool(const char *iface, void *data)
 {
-	struct ethtool_drvinfo di;
 	struct ifreq ifr;
-	int s, ok = 0;
+	int s, rc;
 
 	if (strlen(iface) >= sizeof(ifr.ifr_name))
-		return 0;
+		return -1;
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return 0;
+		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	memset(&di, 0, sizeof(di));
 	memcpy(ifr.ifr_name, iface, strlen(iface));
-	di.cmd = ETHTOOL_GDRVINFO;
-	ifr.ifr_data = (void *)&di;
-	if (ioctl(s, SIOCETHTOOL, &ifr) == 0 && strcmp(di.driver, "dummy") == 0)
-		ok = 1;
+	ifr.ifr_data = data;
+	rc = ioctl(s, SIOCETHTOOL, &ifr);
 	close(s);
-	return ok;
+	return rc < 0 ? -1 : 0;
 }
 
-/* 1 when net (network byte order) /24 is routed to a dummy interface. */
+/* iface's driver name into drv (ETHTOOL_GDRVINFO); 0 or -1. */
+static int driver(const char *iface, char drv[32])
+{
+	struct ethtool_drvinfo di;
+
+	memset(&di, 0, sizeof(di));
+	di.cmd = ETHTOOL_GDRVINFO;
+	if (ethtool(iface, &di) < 0)
+		return -1;
+	memcpy(drv, di.driver, 32);
+	drv[31] = '\0';
+	return 0;
+}
+
+#define MAXSTATS 64
+
+/* A veth's "peer_ifindex" statistic (its other end), or -1. */
+static long veth_peer(const char *iface)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t len;
+	} ss;
+	struct ethtool_gstrings *names = NULL;
+	struct ethtool_stats *stats = NULL;
+	long peer = -1;
+	uint32_t n, i;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.hdr.cmd = ETHTOOL_GSSET_INFO;
+	ss.hdr.sset_mask = 1ULL << ETH_SS_STATS;
+	if (ethtool(iface, &ss) < 0 || !(ss.hdr.sset_mask & (1ULL << ETH_SS_STATS)))
+		return -1;
+	n = ss.len;
+	if (n == 0 || n > MAXSTATS)
+		return -1;
+	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
+	stats = calloc(1, sizeof(*stats) + (size_t)n * sizeof(uint64_t));
+	if (names == NULL || stats == NULL)
+		goto done;
+	names->cmd = ETHTOOL_GSTRINGS;
+	names->string_set = ETH_SS_STATS;
+	names->len = n;
+	stats->cmd = ETHTOOL_GSTATS;
+	stats->n_stats = n;
+	if (ethtool(iface, names) < 0 || ethtool(iface, stats) < 0 || names->len != n ||
+	    stats->n_stats != n)
+		goto done;
+	for (i = 0; i < n; i++) {
+		char name[ETH_GSTRING_LEN + 1];
+
+		memcpy(name, names->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+		name[ETH_GSTRING_LEN] = '\0';
+		if (strcmp(name, "peer_ifindex") == 0 && stats->data[i] < 1u << 30) {
+			peer = (long)stats->data[i];
+			break;
+		}
+	}
+done:
+	free(names);
+	free(stats);
+	return peer;
+}
+
+/*
+ * 1 when iface leads nowhere: a dummy interface, or a veth pair whose both
+ * ends are in this network namespace (each end names the other as its
+ * peer), so that what it sends never reaches another namespace.
+ */
+static int is_sink(const char *iface)
+{
+	char drv[32], other[IF_NAMESIZE];
+	unsigned idx;
+	long peer;
+
+	if (driver(iface, drv) < 0)
+		return 0;
+	if (strcmp(drv, "dummy") == 0)
+		return 1;
+	if (strcmp(drv, "veth") != 0)
+		return 0;
+	idx = if_nametoindex(iface);
+	peer = veth_peer(iface);
+	if (idx == 0 || peer <= 0 || if_indextoname((unsigned)peer, other) == NULL)
+		return 0;
+	if (driver(other, drv) < 0 || strcmp(drv, "veth") != 0)
+		return 0;
+	return veth_peer(other) == (long)idx;
+}
+
+/* 1 when net (network byte order) /24 is routed to an interface that leads nowhere. */
 static int dummy_route(uint32_t net)
 {
 	char line[256], iface[IFNAMSIZ + 1];
@@ -63,7 +150,7 @@ static int dummy_route(uint32_t net)
 			   &use, &metric, &mask) != 8)
 			continue;
 		/* /proc/net/route prints the addresses in network byte order as read from memory. */
-		if (dest == net && mask == htonl(0xffffff00u) && is_dummy(iface)) {
+		if (dest == net && mask == htonl(0xffffff00u) && is_sink(iface)) {
 			found = 1;
 			break;
 		}
@@ -94,7 +181,7 @@ int main(int argc, char **argv)
 	}
 	secs = sim_secs(argc, argv, 3, 15);
 	if (!dummy_route(net.s_addr)) {
-		fprintf(stderr, "sim_scanner: %s/24 is not routed to a dummy interface: refusing\n",
+		fprintf(stderr, "sim_scanner: %s/24 is not routed to a dummy or self-contained veth: refusing\n",
 			argv[1]);
 		return 3;
 	}
