@@ -68,6 +68,14 @@ ticks() {
 	echo $((f[11] + f[12]))
 }
 
+# forks: the processes the machine has started since boot (/proc/stat).
+forks() {
+	local k v
+	while read -r k v; do
+		[ "$k" = processes ] && { echo "$v"; return; }
+	done </proc/stat
+}
+
 # sampler FILE PIDS...: the sum of the processes' VmRSS every 100 ms, one
 # line each, until killed.
 sampler() {
@@ -103,12 +111,13 @@ stop() {
 	return 0
 }
 
+# run_none NAME: the two runs with no guard.
 run_none() {
-	echo "none: no guard" >>"$tmp/detail"
-	timed none_same run -c 0 -n "$N" -w "$WARM" "$MNT/prog"
-	"$BIN/bench_exec" prep -n "$N" "$MNT/prog" "$MNT/new.none" >>"$tmp/detail"
-	timed none_new new -c 0 -n "$N" "$MNT/new.none"
-	rm -rf "$MNT/new.none"
+	echo "$1: no guard" >>"$tmp/detail"
+	timed "$1_same" run -c 0 -n "$N" -w "$WARM" "$MNT/prog"
+	"$BIN/bench_exec" prep -n "$N" "$MNT/prog" "$MNT/new.$1" >>"$tmp/detail"
+	timed "$1_new" new -c 0 -n "$N" "$MNT/new.$1"
+	rm -rf "$MNT/new.$1"
 }
 
 # mamorid_start NAME MODE BEHAVIOUR: writes NAME's configuration and starts
@@ -165,7 +174,7 @@ mamorid_ready() {
 # idle; then stopped, and the events it wrote checked.
 run_mamorid() {
 	local name=$1 mode=$2 behaviour=$3 ev="$WORK/$1.state/events.jsonl" p kids spid
-	local c0 c1 denied others each="" sum=0 r want
+	local c0 i denied others each="" sum=0 r want
 	mamorid_start "$name" "$mode" "$behaviour"
 	if ! mamorid_ready "$name" "$mode"; then
 		echo "$name: the canary was not $([ "$mode" = enforce ] && echo refused || echo reported); its log:" >>"$tmp/detail"
@@ -186,23 +195,30 @@ run_mamorid() {
 	timed "${name}_new" new -c 0 -n "$N" "$MNT/new.$name"
 
 	# Idle: let the last reports drain, then read the CPU time of the
-	# processes over IDLE seconds in which nothing runs here.
+	# processes over IDLE seconds in which the benchmark runs nothing. The
+	# machine's other work goes on: the processes it started meanwhile
+	# (/proc/stat's count of forks) are what the watch had to look at.
+	local t0=() t1=() f0 f1 cpu=""
+	bsleep 2
+	for p in "${pids[@]}"; do t0+=("$(ticks "$p")"); done
+	f0=$(forks)
+	bsleep "$IDLE"
+	for p in "${pids[@]}"; do t1+=("$(ticks "$p")"); done
+	f1=$(forks)
 	c0=0
-	c1=0
-	if [ "$behaviour" = yes ]; then
-		bsleep 2
-		for p in "${pids[@]}"; do c0=$((c0 + $(ticks "$p"))); done
-		bsleep "$IDLE"
-		for p in "${pids[@]}"; do c1=$((c1 + $(ticks "$p"))); done
-	fi
+	for ((i = 0; i < ${#pids[@]}; i++)); do
+		c0=$((c0 + t1[i] - t0[i]))
+		cpu+="$(cat "/proc/${pids[i]}/comm" 2>/dev/null)=$((t1[i] - t0[i])) "
+	done
 	for p in "${pids[@]}"; do
 		r=$(rss_kb "$p")
 		sum=$((sum + r))
-		each+="$(cat "/proc/$p/comm" 2>/dev/null)=${r} "
+		each+="$(cat "/proc/$p/comm" 2>/dev/null): $(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s%s ", $1, $2}' "/proc/$p/status" 2>/dev/null)"
 	done
 	stop "$spid" 1
-	result "${name}_mem" "idle_rss_kb=$sum max_rss_kb=$(maxof <"$tmp/rss.$name") samples=$(wc -l <"$tmp/rss.$name") procs=${#pids[@]} idle_ticks=$((c1 - c0)) hz=$(getconf CLK_TCK)"
+	result "${name}_mem" "idle_rss_kb=$sum max_rss_kb=$(maxof <"$tmp/rss.$name") samples=$(wc -l <"$tmp/rss.$name") procs=${#pids[@]} idle_ticks=$c0 hz=$(getconf CLK_TCK) forks=$((f1 - f0))"
 	echo "$name RSS at the end, KiB: $each" >>"$tmp/detail"
+	echo "$name CPU ticks (1/$(getconf CLK_TCK) s) over $IDLE s of idle: $cpu; processes the machine started meanwhile: $((f1 - f0))" >>"$tmp/detail"
 	# Alive through the whole run: every process still there.
 	for p in "${pids[@]}"; do
 		kill -0 "$p" 2>/dev/null || result "${name}_check" "error=process-$p-gone"
@@ -333,7 +349,7 @@ if [ "${1:-}" = --in-namespace ]; then
 	exec {sleep_fd}<>"$tmp/sleep.fifo"
 	trap 'for p in $(<"$tmp/pids"); do kill -KILL "$p" 2>/dev/null; done; : >"$tmp/pids"' EXIT
 	mount --bind "$MNT" "$MNT" || { result setup "error=bind-mount-failed"; exit 1; }
-	run_none
+	run_none none
 	if [ -x "$BIN/mamorid" ]; then
 		# The exec timings in enforce mode without the behaviour watch:
 		# the watch sees every process of the machine, not only this
@@ -345,6 +361,8 @@ if [ "${1:-}" = --in-namespace ]; then
 		result mamorid_check "error=not-built"
 	fi
 	[ "$FAPO" = 1 ] && run_fapolicyd
+	# Again at the end: the machine's load may have changed meanwhile.
+	run_none none2
 	exit 0
 fi
 
@@ -518,6 +536,16 @@ unshare -m --propagation private bash "${BASH_SOURCE[0]}" --in-namespace
 
 # get NAME KEY: a figure of one run.
 get() { kv "$(sed -n "s/^$1 //p" "$tmp/res" | head -n1)" "$2"; }
+# The baseline of each mode: the mean of the runs with no guard before and
+# after the guards (the one there is, if the other failed).
+for m in same new; do
+	for k in median_us p99_us; do
+		v=$(printf '%s\n' "$(get "none_$m" "$k")" "$(get "none2_$m" "$k")" | grep . |
+			awk '{s += $1; n++} END {if (n) printf "%.1f", s / n}')
+		echo "base_$m $k=$v" >>"$tmp/res"
+	done
+done
+base() { sed -n "s/^base_$1 $2=//p" "$tmp/res"; }
 # added A B: A - B, or empty when either is missing.
 added() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a - b}'; }
 cell() { [ -n "$1" ] && echo "$1" || echo "failed"; }
@@ -528,10 +556,12 @@ row "config" "median_us" "p99_us" "added, median" "added, p99"
 printf '|%s|%s|%s|%s|%s|\n' "----------------------------------------------" "-----------" \
 	"-----------" "---------------" "---------------"
 for mode in same new; do
-	for cfg in none mamorid mamoridw fapolicyd; do
+	for cfg in none none2 mamorid mamoridw fapolicyd; do
 		case $cfg/$mode in
-		none/same) label="none, same file" ;;
-		none/new) label="none, every file new" ;;
+		none/same) label="none, same file (first)" ;;
+		none/new) label="none, every file new (first)" ;;
+		none2/same) label="none, same file (last)" ;;
+		none2/new) label="none, every file new (last)" ;;
 		mamorid/same) label="mamorid enforce, cache hit" ;;
 		mamorid/new) label="mamorid enforce, every file new (SHA-256)" ;;
 		mamoridw/same) label="mamorid monitor + watch, cache hit" ;;
@@ -547,22 +577,23 @@ for mode in same new; do
 			label="$label ($f FAILED)"
 			[ "$cfg" = fapolicyd ] || fail=1
 		fi
-		if [ "$cfg" = none ]; then
+		if [ "$cfg" = none ] || [ "$cfg" = none2 ]; then
 			row "$label" "$(cell "$med")" "$(cell "$p99")" "-" "-"
 		else
 			row "$label" "$(cell "$med")" "$(cell "$p99")" \
-				"$(cell "$(added "$med" "$(get "none_$mode" median_us)")")" \
-				"$(cell "$(added "$p99" "$(get "none_$mode" p99_us)")")"
+				"$(cell "$(added "$med" "$(base "$mode" median_us)")")" \
+				"$(cell "$(added "$p99" "$(base "$mode" p99_us)")")"
 		fi
 	done
 done
 echo
-hit=$(added "$(get mamorid_same median_us)" "$(get none_same median_us)")
-fhit=$(added "$(get fapolicyd_same median_us)" "$(get none_same median_us)")
-new=$(added "$(get mamorid_new median_us)" "$(get none_new median_us)")
-fnew=$(added "$(get fapolicyd_new median_us)" "$(get none_new median_us)")
-hit99=$(added "$(get mamorid_same p99_us)" "$(get none_same p99_us)")
-fhit99=$(added "$(get fapolicyd_same p99_us)" "$(get none_same p99_us)")
+echo "added = the figure less the mean of the two runs with no guard (first and last) of the same kind"
+hit=$(added "$(get mamorid_same median_us)" "$(base same median_us)")
+fhit=$(added "$(get fapolicyd_same median_us)" "$(base same median_us)")
+new=$(added "$(get mamorid_new median_us)" "$(base new median_us)")
+fnew=$(added "$(get fapolicyd_new median_us)" "$(base new median_us)")
+hit99=$(added "$(get mamorid_same p99_us)" "$(base same p99_us)")
+fhit99=$(added "$(get fapolicyd_same p99_us)" "$(base same p99_us)")
 echo "ratio, added median, same file: $(ratio "$hit" "$fhit" "mamorid/fapolicyd, <1: mamorid adds less")"
 echo "ratio, added median, every file new: $(ratio "$new" "$fnew" "mamorid/fapolicyd, <1: mamorid adds less")"
 echo "ratio, added p99, same file: $(ratio "$hit99" "$fhit99" "mamorid/fapolicyd, <1: mamorid adds less")"
@@ -580,12 +611,10 @@ echo "mamorid RSS, the sum of its 3 processes' VmRSS (monitor + watch): $(fmt_mi
 echo "mamorid RSS, guard + reporter (enforce, no watch): $(fmt_mib "$(kv "$memA" max_rss_kb)") the largest" \
 	"of $(kv "$memA" samples) samples"
 [ "$FAPO" = 1 ] && echo "fapolicyd RSS: $(fmt_mib "$frss") the largest over its runs"
-if [ -n "$idle_ticks" ]; then
-	echo "mamorid idle CPU: $(awk -v t="$idle_ticks" -v h="$hz" 'BEGIN {printf "%.2f", t / h}') s" \
-		"(utime + stime of the 3 processes) over $IDLE s in which the benchmark ran nothing"
-else
-	echo "mamorid idle CPU: not measured"
-fi
+idle_s() { [ -n "$1" ] && awk -v t="$1" -v h="$2" 'BEGIN {printf "%.2f s", t / h}' || echo "not measured"; }
+echo "mamorid idle CPU (utime + stime) over $IDLE s in which the benchmark ran nothing:" \
+	"$(idle_s "$idle_ticks" "$hz") for the 3 processes, while the machine started $(kv "$memB" forks) processes;" \
+	"$(idle_s "$(kv "$memA" idle_ticks)" "$(kv "$memA" hz)") for guard + reporter, while it started $(kv "$memA" forks)"
 echo
 verdict() { if [ -z "$2" ]; then echo "no figure"; elif awk -v a="$2" -v b="$3" "BEGIN {exit !($1)}"; then echo met; else echo "not met"; fi; }
 echo "target: mamorid cache hit adds <= $TARGET_HIT_US us: $(verdict 'a <= b' "$hit" "$TARGET_HIT_US") (${hit:-?} us, median)"
@@ -595,7 +624,8 @@ else
 	echo "target: mamorid cache hit adds less than fapolicyd: no fapolicyd figure"
 fi
 echo "target: mamorid RSS <= 4 MiB without YARA rules: $(verdict 'a <= b' "$max_rss" "$TARGET_RSS_KB") ($(fmt_mib "$max_rss") the largest, 3 processes)"
-echo "target: mamorid idle CPU ~ 0: $(verdict 'a <= 1' "$idle_ticks" 0) (${idle_ticks:-?} ticks of 1/${hz:-?} s in $IDLE s)"
+echo "target: mamorid idle CPU ~ 0: $(verdict 'a <= 1' "$idle_ticks" 0) (${idle_ticks:-?} ticks of 1/${hz:-?} s in $IDLE s, 3 processes;" \
+	"$(kv "$memA" idle_ticks) for guard + reporter alone)"
 echo
 echo "runs:"
 sed 's/^/  /' "$tmp/detail"

@@ -65,19 +65,23 @@ grep -Eq "^\| error responses found / written +\| $gw_total/$gw_total " "$out" |
 grep -Eq '^\| packets/s, wall clock \(median\) +\| [0-9]+ ' "$out" || fail "gw packets/s row"
 grep -Eq '^  tshark \(errors\) run 1: ' "$out" || fail "tshark run line"
 # The exec guard: every exec of the benchmark's program ran and exited 0,
-# with no guard and under mamorid (cache hit and every file new); the
-# canary, whose hash is mamorid's feed, was refused, and exactly that one
-# refusal was reported, as guard.exec.denied with reason feed and its hash.
-for run in none_same none_new mamorid_same mamorid_new; do
-  mode=${run#*_}
+# with no guard and under mamorid (cache hit and every file new, in enforce
+# mode and in monitor mode with the behaviour watch); the canary, whose hash
+# is in mamorid's feed, was refused in enforce mode, and exactly that one
+# refusal was reported, as guard.exec.denied with reason feed and its hash;
+# in monitor mode its exec was reported and no other program's was.
+for run in none_same none_new mamorid_same mamorid_new mamoridw_same mamoridw_new none2_same none2_new; do
+  mode=${run##*_}
   grep -Eq "^  $run: mode=$mode n=200 median_us=[0-9.]+ p99_us=[0-9.]+ .* failed=0\$" "$out" ||
     fail "guard: run $run did not exec the program 200 times without a failure"
 done
 grep -Eq "^  probe: exec of $guarddir/mnt/canary refused \((Operation not permitted|Permission denied)\)" "$out" ||
   fail "guard: mamorid did not refuse the canary"
-grep -q '^  mamorid check: ok=canary-reported denied_events=1$' "$out" ||
+grep -q '^  mamorid check: ok=canary-denied denied_events=1 others=0$' "$out" ||
   fail "guard: the canary's refusal was not reported once with its hash"
-grep -Eq '^\| mamorid, cache hit +\| [0-9.]+ +\| [0-9.]+ +\| -?[0-9.]+ ' "$out" || fail "guard: cache hit row"
-grep -Eq '^\| mamorid, every file new \(SHA-256\) +\| [0-9.]+ ' "$out" || fail "guard: every file new row"
+grep -Eq '^  mamoridw check: ok=canary-reported denied_events=[1-9][0-9]* others=0$' "$out" ||
+  fail "guard: in monitor mode the canary's exec was not reported, or another was"
+grep -Eq '^\| mamorid enforce, cache hit +\| [0-9.]+ +\| [0-9.]+ +\| -?[0-9.]+ ' "$out" || fail "guard: cache hit row"
+grep -Eq '^\| mamorid enforce, every file new \(SHA-256\) +\| [0-9.]+ ' "$out" || fail "guard: every file new row"
 grep -Eq '^mamorid RSS, the sum of its 3 processes' "$out" || fail "guard: RSS line"
 echo "bench_smoke: all checks passed"
