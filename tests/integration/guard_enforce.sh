@@ -36,7 +36,12 @@ check_denied() {
   expect_field "${f[@]}" file.sha256 "$h"
   expect_field "${f[@]}" file.size "$(stat -c %s "$file")"
   expect_field "${f[@]}" quarantine.sha256 "$h"
-  expect_field "${f[@]}" process.pid "$(out "$name" pid)"
+  # The loader's shell forks the child that execs the payload.
+  if [ "$name" = loader ]; then
+    expect_field "${f[@]}" process.ppid "$(out "$name" pid)"
+  else
+    expect_field "${f[@]}" process.pid "$(out "$name" pid)"
+  fi
   expect_field "${f[@]}" process.name "$comm"
   expect_field "${f[@]}" process.uid 0
   expect_field "${f[@]}" device.id "$guard_device"
@@ -47,6 +52,7 @@ check_denied() {
 
 # The dropper copies itself to /tmp (tmpfs) and runs the copy: refused.
 check_denied dropper "$sims/sim_dropper" /tmp/.sim_drop volatile sim_dropper
+expect_field --event guard.exec.denied --path "$(dpath /tmp/.sim_drop)" process.exe /opt/sim/sim_dropper
 expect_field --event guard.exec.denied --path "$(dpath /tmp/.sim_drop)" detail.fstype tmpfs
 expect "dropper started" "$(marker dropper.start)" start
 expect "dropper's copy ran" "$(marker dropper.copy)" "<none>"
@@ -55,6 +61,7 @@ expect "dropper's status" "$(out dropper rc)" 126
 
 # The loader writes its payload into /var/run (tmpfs) with echo -ne: refused.
 check_denied loader "$sims/sim_payload" /var/run/.sim_ld volatile sh
+expect_field --event guard.exec.denied --path "$(dpath /var/run/.sim_ld)" process.exe /bin/busybox
 expect_field --event guard.exec.denied --path "$(dpath /var/run/.sim_ld)" detail.fstype tmpfs
 expect "loader started" "$(marker loader.start)" start
 expect "payload ran" "$(marker payload.ran)" "<none>"
@@ -82,6 +89,8 @@ check_killed() {
   expect "$name: findings not killed" "$(ev --prefix guard.behaviour. --pid "$pid" count)" \
     "$(ev --prefix guard.behaviour. --pid "$pid" --action killed count)"
   expect "$name: findings with another hash" "$(ev --prefix guard.behaviour. --pid "$pid" field process.sha256 | sort -u)" "$h"
+  expect "$name: findings with another exe" "$(ev --prefix guard.behaviour. --pid "$pid" field process.exe | sort -u)" \
+    "/opt/sim/$([ "$name" = lock ] && echo run/)$(basename "$file")"
   expect "$name: processes killed" "$(ev --prefix guard.behaviour. --pid "$pid" --has killed field killed | sort -u | head -n 1)" 1
   expect "$name: quarantined copies" "$(ev --prefix guard.behaviour. --pid "$pid" field quarantine.sha256 | sort -u)" "$h"
   expect_quarantined "$h" "$file"

@@ -11,6 +11,7 @@ set -euo pipefail
 guard_rootfs
 guard_sim_conf monitor
 sc_secs=8
+sc_all=1
 guard_run sc_simulants
 
 sims=$guard_sims
@@ -34,17 +35,24 @@ check_reported() {
   expect_field "${f[@]}" attack '["T1105"]'
   expect_field "${f[@]}" file.sha256 "$h"
   expect_field "${f[@]}" file.size "$(stat -c %s "$file")"
-  expect_field "${f[@]}" process.pid "$(out "$name" pid)"
+  # The loader's shell forks the child that execs the payload.
+  if [ "$name" = loader ]; then
+    expect_field "${f[@]}" process.ppid "$(out "$name" pid)"
+  else
+    expect_field "${f[@]}" process.pid "$(out "$name" pid)"
+  fi
   expect_field "${f[@]}" process.name "$comm"
   echo "ok: $name: the exec of $path was reported ($reason) and ran"
 }
 
 check_reported dropper "$sims/sim_dropper" /tmp/.sim_drop volatile sim_dropper
+expect_field --event guard.exec.denied --path "$(dpath /tmp/.sim_drop)" process.exe /opt/sim/sim_dropper
 expect "dropper's copy ran" "$(marker dropper.copy)" ran
 expect "dropper's copy finished" "$(marker dropper.done)" done
 expect "dropper's status" "$(out dropper rc)" 0
 
 check_reported loader "$sims/sim_payload" /var/run/.sim_ld volatile sh
+expect_field --event guard.exec.denied --path "$(dpath /var/run/.sim_ld)" process.exe /bin/busybox
 expect "payload ran" "$(marker payload.ran)" "sim_payload: ran"
 expect "loader's exit status of the payload" "$(marker loader.status)" 0
 
@@ -63,6 +71,8 @@ check_ran() {
   expect "$name's done marker" "$(marker "$name.done")" done
   expect "$name: findings with another hash" \
     "$(ev --prefix guard.behaviour. --pid "$pid" field process.sha256 | sort -u)" "$(sha "$file")"
+  expect "$name: findings with another exe" "$(ev --prefix guard.behaviour. --pid "$pid" field process.exe | sort -u)" \
+    "/opt/sim/$([ "$name" = lock ] && echo run/)$(basename "$file")"
 }
 
 # The lock holder is found three ways, each once.

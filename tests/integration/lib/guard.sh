@@ -60,6 +60,13 @@ guard_out="$T/out"
 guard_conf="$T/mamorid.conf"
 guard_device="guard-it-$$"
 guard_args=()
+# device: mount, pid, network and UTS namespaces. mount: a mount namespace
+# alone, for the fallback: the process connector sends nothing into a pid
+# namespace, nor in another network namespace. There mamorid sees the
+# host's processes, so the behaviour watch must be off (--no-behaviour) and
+# the guard acts only on the watched mounts, which exist in this namespace
+# alone.
+guard_ns=device
 mkdir -p "$guard_out"
 
 guard_cleanup() {
@@ -183,6 +190,9 @@ guard_ns_setup() {
     mount --bind /usr/lib64 "$r/usr/lib64"
     mount -o remount,bind,ro "$r/usr/lib64"
   fi
+  # The fallback's namespace is a mount namespace alone: the host's network
+  # and names are not this test's to change.
+  [ "$guard_ns" = device ] || return 0
   hostname guard-it
   ip link set lo up
   # 10.66.0.0/24 leads nowhere: a dummy interface, or where the kernel has
@@ -277,8 +287,30 @@ guard_inner() {
   guard_stop
 }
 
+# The pids of PID and all its descendants, parents first (bounded depth).
+guard_tree() {
+  local p=$1 depth=${2:-0} c
+  echo "$p"
+  [ "$depth" -lt 8 ] || return 0
+  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+    guard_tree "$c" $((depth + 1))
+  done
+}
+
+# On the way out of the namespaces: mamorid and what the scenario started
+# are killed. In a pid namespace its end would do it; in the mount-only
+# namespace of the fallback (guard_ns=mount) they would outlive it.
 guard_stop_quiet() {
-  [ -n "${guard_pid:-}" ] && kill -KILL "$guard_pid" 2>/dev/null
+  local p f
+  set +e
+  for f in "$guard_out"/*.pid; do
+    [ -e "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+  done
+  if [ -n "${guard_pid:-}" ]; then
+    for p in $(guard_tree "$guard_pid"); do
+      kill -KILL "$p" 2>/dev/null
+    done
+  fi
   return 0
 }
 
@@ -295,8 +327,17 @@ guard_run() {
     echo "guard_inner $1"
   } >"$T/inner.sh"
   mkdir -p "$guard_state"
-  unshare -m -p -n -u -f --mount-proc --propagation private bash "$T/inner.sh" \
-    >>"$T/ns.log" 2>&1 || fail "scenario $1 failed: $(tail -n 20 "$T/ns.log")"
+  case $guard_ns in
+  device)
+    unshare -m -p -n -u -f --mount-proc --propagation private bash "$T/inner.sh" \
+      >>"$T/ns.log" 2>&1 || fail "scenario $1 failed: $(tail -n 20 "$T/ns.log")"
+    ;;
+  mount)
+    unshare -m --propagation private bash "$T/inner.sh" \
+      >>"$T/ns.log" 2>&1 || fail "scenario $1 failed: $(tail -n 20 "$T/ns.log")"
+    ;;
+  *) fail "guard_ns must be device or mount" ;;
+  esac
 }
 
 # ---- helpers for scenarios and asserts ----
@@ -306,13 +347,14 @@ ev() {
   python3 "$guard_events_py" "$guard_state/events.jsonl" "$@"
 }
 
-# wait_ev N FILTERS...: waits (bounded, 20 s) until at least N events match.
+# wait_ev N FILTERS...: waits (bounded, $GUARD_WAIT seconds, default 20)
+# until at least N events match.
 wait_ev() {
-  local n=$1 i
+  local n=$1 end=$((SECONDS + ${GUARD_WAIT:-20}))
   shift
-  for i in $(seq 1 200); do
+  while [ "$SECONDS" -le "$end" ]; do
     [ "$(ev "$@" count)" -ge "$n" ] && return 0
-    sleep 0.1
+    sleep 0.2
   done
   return 1
 }
@@ -444,12 +486,14 @@ sc_simulants() {
   bg_run mirai /opt/sim/sim_mirai_strings
   fg_wait mirai
 
-  # The victim first: the killer must find it.
+  # The victim first, running for a while as a device's telnetd does: the
+  # watch learns the services it sees in its sweeps (every 2 s here).
   bg_run telnetd /opt/svc/telnetd 60
   for n in $(seq 1 100); do
     [ -e "$guard_root/var/sim/telnetd.start" ] && break
     sleep 0.1
   done
+  sleep 3
   # sim_lock deletes its executable: it runs from a copy.
   cp "$guard_root/opt/sim/sim_lock" "$guard_root/opt/sim/run/sim_lock"
   bg_run lock /opt/sim/run/sim_lock "$sc_secs"
@@ -461,9 +505,16 @@ sc_simulants() {
     fg_wait "$n"
   done
   # Findings of processes already gone may still be on their way to the
-  # reporter: wait (bounded) for one of each kind before stopping.
-  for n in deleted_exe masquerade listener scan raw_socket watchdog service_killed; do
-    wait_ev 1 --event "guard.behaviour.$n" || true
+  # reporter: wait (bounded) for each simulant's findings before stopping:
+  # one at least (enforce: the first gets it killed), or every kind
+  # ($sc_all, monitor).
+  for n in lock scanner raw watchdog killer; do
+    wait_ev 1 --prefix guard.behaviour. --pid "$(out "$n" pid)" || true
   done
+  if [ -n "${sc_all:-}" ]; then
+    for n in deleted_exe masquerade listener; do
+      wait_ev 1 --event "guard.behaviour.$n" --pid "$(out lock pid)" || true
+    done
+  fi
   wait_ev 3 --event guard.exec.denied || true
 }
