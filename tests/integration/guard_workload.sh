@@ -37,7 +37,7 @@ sc_workload() {
     >"$o/loop.out"
   in_root /bin/sh -c 'seq 1 100 | grep -c 7' >"$o/grep.out"
   # A web server and a client, as a device's management page.
-  bg_run httpd /bin/busybox httpd -f -p 127.0.0.1:8080 -h /www
+  bg_run httpd /usr/sbin/httpd -f -p 127.0.0.1:8080 -h /www
   # A service under its applet's name: comm "telnetd", exe busybox.
   bg_run telnetd /usr/sbin/telnetd -F -p 2323 -l /bin/sh
   for i in $(seq 1 100); do
