@@ -282,6 +282,8 @@ guard_inner() {
   guard_pid=
   trap 'guard_stop_quiet' EXIT
   guard_ns_setup
+  # A peer the agent needs from its start (the SOC) comes up first.
+  [ -z "${guard_before:-}" ] || "$guard_before"
   guard_start
   "$1"
   guard_stop
