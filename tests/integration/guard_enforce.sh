@@ -146,17 +146,6 @@ expect_field --event guard.behaviour.watchdog --pid "$pid" attack '["T1562"]'
 expect_field --event guard.behaviour.watchdog --pid "$pid" detail.device /dev/watchdog
 echo "ok: the watchdog opener was killed"
 
-check_killed killer "$sims/sim_killer"
-pid=$(out killer pid)
-victim=$(out telnetd pid)
-expect "killer's victims" "$(marker killer.killed)" "$victim"
-expect "telnetd's wait status" "$(out telnetd rc)" 137
-expect "killer's findings" "$(ev --prefix guard.behaviour. --pid "$pid" names)" guard.behaviour.service_killed
-expect_field --event guard.behaviour.service_killed --pid "$pid" attack '["T1489"]'
-expect_field --event guard.behaviour.service_killed --pid "$pid" detail \
-  "{\"service\":\"telnetd\",\"signal\":9,\"victim_pid\":$victim}"
-echo "ok: the telnetd killer was found by name and killed"
-
 # Nothing else was found: no finding about any other process.
 others=$(ev --prefix guard.behaviour. json | python3 -c '
 import json, sys
@@ -168,3 +157,15 @@ for line in sys.stdin:
 ' "$(out lock pid)" "$(out scanner pid)" "$(out raw pid)" "$(out watchdog pid)" "$(out killer pid)")
 [ -z "$others" ] || fail "findings about other processes: $others"
 echo "ok: no finding about any other process"
+
+check_killed killer "$sims/sim_killer"
+pid=$(out killer pid)
+victim=$(out telnetd pid)
+expect "killer's victims" "$(marker killer.killed)" "$victim"
+expect "telnetd's wait status" "$(out telnetd rc)" 137
+expect "killer's findings" "$(ev --prefix guard.behaviour. --pid "$pid" names)" guard.behaviour.service_killed
+expect_field --event guard.behaviour.service_killed --pid "$pid" attack '["T1489"]'
+expect_field --event guard.behaviour.service_killed --pid "$pid" detail \
+  "{\"service\":\"telnetd\",\"signal\":9,\"victim_pid\":$victim}"
+echo "ok: the telnetd killer was found by name and killed"
+

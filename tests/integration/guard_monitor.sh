@@ -48,7 +48,7 @@ check_reported() {
 check_reported dropper "$sims/sim_dropper" /tmp/.sim_drop volatile sim_dropper
 expect_field --event guard.exec.denied --path "$(dpath /tmp/.sim_drop)" process.exe /opt/sim/sim_dropper
 expect "dropper's copy ran" "$(marker dropper.copy)" ran
-expect "dropper's copy finished" "$(marker dropper.done)" done
+expect "dropper's copy finished" "$(marker dropper.done)" "done"
 expect "dropper's status" "$(out dropper rc)" 0
 
 check_reported loader "$sims/sim_payload" /var/run/.sim_ld volatile sh
@@ -68,7 +68,7 @@ check_ran() {
   local name=$1 file=$2 pid
   pid=$(out "$name" pid)
   expect "$name's wait status" "$(out "$name" rc)" 0
-  expect "$name's done marker" "$(marker "$name.done")" done
+  expect "$name's done marker" "$(marker "$name.done")" "done"
   expect "$name: findings with another hash" \
     "$(ev --prefix guard.behaviour. --pid "$pid" field process.sha256 | sort -u)" "$(sha "$file")"
   expect "$name: findings with another exe" "$(ev --prefix guard.behaviour. --pid "$pid" field process.exe | sort -u)" \
@@ -115,17 +115,6 @@ expect_field --event guard.behaviour.watchdog --pid "$pid" attack '["T1562"]'
 expect_field --event guard.behaviour.watchdog --pid "$pid" detail.device /dev/watchdog
 echo "ok: the watchdog opener was reported and its open allowed"
 
-check_ran killer "$sims/sim_killer"
-pid=$(out killer pid)
-victim=$(out telnetd pid)
-expect "killer's victims" "$(marker killer.killed)" "$victim"
-expect "telnetd's wait status" "$(out telnetd rc)" 137
-expect "killer's findings" "$(ev --prefix guard.behaviour. --pid "$pid" names)" guard.behaviour.service_killed
-expect_field --event guard.behaviour.service_killed --pid "$pid" attack '["T1489"]'
-expect_field --event guard.behaviour.service_killed --pid "$pid" detail \
-  "{\"service\":\"telnetd\",\"signal\":9,\"victim_pid\":$victim}"
-echo "ok: the telnetd killer was reported and ran to its end"
-
 # No finding about any other process.
 others=$(ev --prefix guard.behaviour. json | python3 -c '
 import json, sys
@@ -137,3 +126,15 @@ for line in sys.stdin:
 ' "$(out lock pid)" "$(out scanner pid)" "$(out raw pid)" "$(out watchdog pid)" "$(out killer pid)")
 [ -z "$others" ] || fail "findings about other processes: $others"
 echo "ok: no finding about any other process"
+
+check_ran killer "$sims/sim_killer"
+pid=$(out killer pid)
+victim=$(out telnetd pid)
+expect "killer's victims" "$(marker killer.killed)" "$victim"
+expect "telnetd's wait status" "$(out telnetd rc)" 137
+expect "killer's findings" "$(ev --prefix guard.behaviour. --pid "$pid" names)" guard.behaviour.service_killed
+expect_field --event guard.behaviour.service_killed --pid "$pid" attack '["T1489"]'
+expect_field --event guard.behaviour.service_killed --pid "$pid" detail \
+  "{\"service\":\"telnetd\",\"signal\":9,\"victim_pid\":$victim}"
+echo "ok: the telnetd killer was reported and ran to its end"
+

@@ -40,10 +40,10 @@ EOF
 
 # In the namespaces, before mamorid: the SOC, up when its API answers.
 sc_soc_start() {
-  local i
+  local _
   "$MAMORI_BIN/mamori-soc" -d -f "$T/soc.conf" --state "$T/soc.state" --http "127.0.0.1:$sc_http" \
     >>"$T/soc.log" 2>&1 &
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     curl -fs -o /dev/null --max-time 2 "$sc_api/health" && return 0
     sleep 0.1
   done

@@ -30,7 +30,7 @@ expect_listen = 127.0.0.1:8080 *:2323
 EOF
 
 sc_workload() {
-  local o=$guard_out i
+  local o=$guard_out _
   in_root /bin/ls /opt/sim >"$o/ls.out"
   in_root /bin/cat /etc/passwd >"$o/cat.out"
   in_root /bin/sh -c 'i=0; while [ $i -lt 50 ]; do /bin/true; i=$((i + 1)); done; echo loops $i' \
@@ -40,7 +40,7 @@ sc_workload() {
   bg_run httpd /usr/sbin/httpd -f -p 127.0.0.1:8080 -h /www
   # A service under its applet's name: comm "telnetd", exe busybox.
   bg_run telnetd /usr/sbin/telnetd -F -p 2323 -l /bin/sh
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     in_root /usr/bin/wget -q -O /tmp/index.html http://127.0.0.1:8080/index.html 2>/dev/null && break
     sleep 0.1
   done

@@ -369,8 +369,8 @@ in_root() {
 # gone PID: waits (bounded, 30 s) until PID has exited; returns its wait
 # status (the caller must be its parent).
 wait_gone() {
-  local pid=$1 i rc=0
-  for i in $(seq 1 300); do
+  local pid=$1 _ rc=0
+  for _ in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -479,6 +479,7 @@ guard_yara_rule() {
 # scanner, raw socket, telnetd killer with its victim, watchdog opener).
 # Pids, outputs and wait statuses are left in $guard_out.
 sc_simulants() {
+  : "${sc_secs:?the test sets sc_secs, how long the simulants run}"
   local n
   guard_wait_watchdog_mark
   bg_run dropper /opt/sim/sim_dropper 0
