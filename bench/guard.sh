@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The exec guard: the time fork + exec + wait of a small static program
 # takes with no guard, under mamorid (a verdict cache hit, and every file
-# new so that each exec is hashed), and under Debian's fapolicyd in its
-# default configuration, measured in the same run; mamorid's memory and its
+# new so that each exec is hashed), and under Debian's fapolicyd (its
+# configuration as shipped, with fapolicyd's own default rules), measured in
+# the same run; mamorid's memory and its
 # CPU time while nothing happens. See bench/README.md, part 7, for how to
 # read it.
 #
@@ -521,9 +522,10 @@ EOF
 fi
 
 if [ "$FAPO" = 1 ]; then
-	echo "fapolicyd $(dpkg-query -W -f '${Version}' fapolicyd 2>/dev/null): Debian's default configuration, run as"
+	echo "fapolicyd $(dpkg-query -W -f '${Version}' fapolicyd 2>/dev/null): fapolicyd.conf as Debian ships it, the rules of"
+	echo "  fapolicyd's default policy (known-libs; Debian's rules.d alone refuses every exec), run as"
 	echo "  fapolicyd --debug-deny in the same namespace, with the program, its copies and the"
-	echo "  harness (bench_exec, its ELF interpreter, timeout) in its trust database"
+	echo "  harness (bench_exec, timeout, their ELF interpreter and libraries) in its trust database"
 	[ -n "$CAPSHIM" ] && echo "  (this machine withholds CAP_SYS_RESOURCE: a preload library drops it from fapolicyd's capset)"
 else
 	echo "fapolicyd: not measured"
