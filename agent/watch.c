@@ -141,6 +141,9 @@ struct watch {
 
 	uint64_t ctr[16];
 	uint64_t id;
+
+	uint64_t scope[AGENT_MAX_LIST]; /* mount ids of --watch; none: every process */
+	size_t nscope;
 };
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -155,6 +158,32 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 /* ---- who is who ---- */
 
+/*
+ * 1 when the process's executable is on one of the --watch mounts (always
+ * 1 without --watch). With --watch the agent guards those filesystems only
+ * (a container, a test's rootfs): the other processes of the machine are
+ * neither judged nor killed, as the guard's fanotify mount marks judge only
+ * the files on those mounts.
+ */
+static int in_scope(struct watch *w, pid_t pid)
+{
+	char path[64];
+	struct statx stx;
+	size_t i;
+
+	if (w->nscope == 0)
+		return 1;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
+		return 0;
+	for (i = 0; i < w->nscope; i++)
+		if (w->scope[i] == stx.stx_mnt_id)
+			return 1;
+	return 0;
+}
+
+/* 1 for the agent's own processes and for those outside the watched mounts:
+ * neither is judged. */
 static int is_agent(struct watch *w, pid_t pid)
 {
 	char path[64];
@@ -165,7 +194,26 @@ static int is_agent(struct watch *w, pid_t pid)
 	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
 	if (stat(path, &st) < 0)
 		return 0;
-	return st.st_dev == w->self.st_dev && st.st_ino == w->self.st_ino;
+	if (st.st_dev == w->self.st_dev && st.st_ino == w->self.st_ino)
+		return 1;
+	return !in_scope(w, pid);
+}
+
+/* The mount ids of the --watch mountpoints. */
+static int scope_init(struct watch *w)
+{
+	struct statx stx;
+	size_t i;
+
+	for (i = 0; i < w->c->watch.n && i < AGENT_MAX_LIST; i++) {
+		if (statx(AT_FDCWD, w->c->watch.v[i], 0, STATX_MNT_ID, &stx) < 0 ||
+		    !(stx.stx_mask & STATX_MNT_ID)) {
+			log_warn("watch: %s", w->c->watch.v[i]);
+			return MM_EIO;
+		}
+		w->scope[w->nscope++] = stx.stx_mnt_id;
+	}
+	return 0;
 }
 
 /* What /proc says about pid. MM_ENOTFOUND when it is gone. */
@@ -1157,6 +1205,9 @@ int watch_run(const struct agent_conf *c, int report_fd)
 		rc = MM_EIO;
 		goto out;
 	}
+	if ((rc = scope_init(w)) < 0)
+		goto out;
+	rc = MM_ENOMEM;
 	behave_rules_init(&w->rules, c, &bad);
 	if (bad > 0)
 		log_warnx("watch: %u listen or port entries could not be read", bad);
