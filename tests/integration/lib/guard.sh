@@ -70,8 +70,21 @@ guard_ns=device
 mkdir -p "$guard_out"
 
 guard_cleanup() {
-  local rc=$? f
+  local rc=$? f p
   set +e
+  # In a pid namespace (device) everything died with the namespace's pid 1
+  # (unshare --kill-child sees to it even when this script is killed). In
+  # the mount namespace alone (the fallback) mamorid is a host process: if
+  # the scenario could not stop it, it is stopped here, the pid checked to
+  # be that mamorid.
+  if [ "$guard_ns" = mount ] && [ -s "$T/mamorid.pid" ]; then
+    p=$(cat "$T/mamorid.pid")
+    if cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF "$guard_mamorid -d -f $guard_conf"; then
+      for f in $(guard_tree "$p"); do
+        kill -KILL "$f" 2>/dev/null
+      done
+    fi
+  fi
   if [ "$rc" -ne 0 ]; then
     for f in "$T/mamorid.log" "$T/ns.log" "$guard_state/events.jsonl"; do
       [ -s "$f" ] && { echo "--- $f (last lines)" >&2; tail -n 25 "$f" >&2; }
@@ -87,6 +100,9 @@ guard_cleanup() {
   exit "$rc"
 }
 trap guard_cleanup EXIT
+# A script stopped by a signal (a test timeout) cleans up too.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # ---- the rootfs ----
 
@@ -220,6 +236,7 @@ guard_start() {
   done
   "$guard_mamorid" "${args[@]}" "${guard_args[@]}" >>"$T/mamorid.log" 2>&1 &
   guard_pid=$!
+  echo "$guard_pid" >"$T/mamorid.pid"
   for i in $(seq 1 200); do
     [ "$(ev count --event guard.agent.start)" -ge 1 ] && break
     kill -0 "$guard_pid" 2>/dev/null || fail "mamorid exited at start: $(tail -n 20 "$T/mamorid.log")"
@@ -331,7 +348,7 @@ guard_run() {
   mkdir -p "$guard_state"
   case $guard_ns in
   device)
-    unshare -m -p -n -u -f --mount-proc --propagation private bash "$T/inner.sh" \
+    unshare -m -p -n -u -f --kill-child --mount-proc --propagation private bash "$T/inner.sh" \
       >>"$T/ns.log" 2>&1 || fail "scenario $1 failed: $(tail -n 20 "$T/ns.log")"
     ;;
   mount)
