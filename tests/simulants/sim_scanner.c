@@ -63,21 +63,22 @@ static int driver(const char *iface, char drv[32])
 /* A veth's "peer_ifindex" statistic (its other end), or -1. */
 static long veth_peer(const char *iface)
 {
-	struct {
-		struct ethtool_sset_info hdr;
-		uint32_t len;
-	} ss;
+	struct ethtool_sset_info *ss;
 	struct ethtool_gstrings *names = NULL;
 	struct ethtool_stats *stats = NULL;
 	long peer = -1;
 	uint32_t n, i;
 
-	memset(&ss, 0, sizeof(ss));
-	ss.hdr.cmd = ETHTOOL_GSSET_INFO;
-	ss.hdr.sset_mask = 1ULL << ETH_SS_STATS;
-	if (ethtool(iface, &ss) < 0 || !(ss.hdr.sset_mask & (1ULL << ETH_SS_STATS)))
+	/* One set asked for: one length follows the header. */
+	ss = calloc(1, sizeof(*ss) + sizeof(uint32_t));
+	if (ss == NULL)
 		return -1;
-	n = ss.len;
+	ss->cmd = ETHTOOL_GSSET_INFO;
+	ss->sset_mask = 1ULL << ETH_SS_STATS;
+	n = 0;
+	if (ethtool(iface, ss) == 0 && (ss->sset_mask & (1ULL << ETH_SS_STATS)))
+		n = ss->data[0];
+	free(ss);
 	if (n == 0 || n > MAXSTATS)
 		return -1;
 	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
