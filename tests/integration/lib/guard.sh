@@ -7,11 +7,14 @@
 # /dev and /dev/shm, the namespace's /proc, and read-only binds of the
 # host's /usr/lib (and /usr/lib64) so that the project's own dynamic
 # programs run in it too; 10.66.0.0/24, a subnet that exists only there,
-# leads nowhere (a dummy interface, or a veth pair with both ends there). mamorid runs in the same namespaces (outside the
-# chroot, root = the rootfs) with --watch on each of those mounts, and
-# nowhere else: fanotify marks only ever land on mounts this script made.
+# leads nowhere (a dummy interface, or a veth pair with both ends there).
+# mamorid runs in the same namespaces (outside the chroot, root = the
+# rootfs) with --watch on each of those mounts, and nowhere else: fanotify
+# mount marks only ever land on mounts this script made. (The guard's own
+# inode marks on its binary, configuration and feed are the agent's
+# self-protection, by design.)
 #
-# Use: set the configuration with guard_conf_* / $guard_args, define a
+# Use: write the configuration (guard_write_conf, $guard_args), define a
 # scenario function, then `guard_run SCENARIO`; it returns when the
 # scenario is over and mamorid was stopped, leaving $guard_state/events.jsonl,
 # $guard_state/quarantine and the rootfs's /var/sim markers for the asserts.
