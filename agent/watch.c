@@ -20,6 +20,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
@@ -253,14 +255,43 @@ static int in_proc(pid_t pid, const char *path, char *out, size_t size)
 	return n > 0 && (size_t)n < size ? 0 : MM_ETOOBIG;
 }
 
+/*
+ * Opens path (O_PATH) as pid sees it. An absolute path is resolved with
+ * pid's root as the root (RESOLVE_IN_ROOT), so that an absolute symlink in
+ * a chroot or container ("/usr/sbin/httpd -> /bin/busybox") leads to the
+ * file the process itself would reach, not to the agent's. A relative
+ * path starts at pid's cwd. Returns the descriptor or -1.
+ */
+static int open_in_proc(pid_t pid, const char *path)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	char full[PATH_MAX], root[64];
+	int dfd, fd;
+
+	if (path[0] != '/') {
+		if (in_proc(pid, path, full, sizeof full) < 0)
+			return -1;
+		return open(full, O_PATH | O_CLOEXEC);
+	}
+	snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
+	dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof how);
+	close(dfd);
+	return fd;
+}
+
 static int same_inode(pid_t pid, const char *path, const struct stat *exe)
 {
-	char full[PATH_MAX];
 	struct stat st;
+	int fd, ok;
 
-	if (in_proc(pid, path, full, sizeof full) < 0 || stat(full, &st) < 0)
+	if ((fd = open_in_proc(pid, path)) < 0)
 		return 0;
-	return st.st_dev == exe->st_dev && st.st_ino == exe->st_ino;
+	ok = fstat(fd, &st) == 0 && st.st_dev == exe->st_dev && st.st_ino == exe->st_ino;
+	close(fd);
+	return ok;
 }
 
 /*
@@ -270,13 +301,11 @@ static int same_inode(pid_t pid, const char *path, const struct stat *exe)
  */
 static int is_script(pid_t pid, const char *path)
 {
-	char full[PATH_MAX], again[64], head[2];
+	char again[64], head[2];
 	struct stat st;
 	int fd, rd, ok = 0;
 
-	if (in_proc(pid, path, full, sizeof full) < 0)
-		return 0;
-	fd = open(full, O_PATH | O_CLOEXEC);
+	fd = open_in_proc(pid, path);
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -881,22 +910,56 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 /* ---- signals ---- */
 
 /* The victim in our pid namespace: the tracepoint names it in the initial one. */
+struct victim_find {
+	const char *comm;
+	size_t n;
+	pid_t pid;
+};
+
+static void victim_by_name(pid_t pid, void *arg)
+{
+	struct victim_find *vf = arg;
+	struct proc_stat st;
+
+	if (proc_read_stat(pid, &st) == 0 && strcmp(st.comm, vf->comm) == 0) {
+		vf->n++;
+		vf->pid = pid;
+	}
+}
+
 static pid_t find_victim(struct watch *w, const struct sigwatch_ev *ev)
 {
+	struct victim_find vf;
 	struct proc_stat st;
-	pid_t found = 0;
-	size_t i;
+	pid_t found = 0, dead = 0;
+	size_t i, n = 0, ndead = 0;
 
 	if (ev->target > 0 && proc_read_stat(ev->target, &st) == 0 && strcmp(st.comm, ev->comm) == 0)
 		return ev->target;
+	/* One service of that name, or one of them already dead (a zombie or
+	 * gone): that is the victim. Two live ones: do not guess. */
 	for (i = 0; i < w->nsvc; i++) {
 		if (strcmp(w->svc[i].comm, ev->comm) != 0)
 			continue;
-		if (found != 0)
-			return 0; /* two candidates: do not guess */
+		n++;
 		found = w->svc[i].pid;
+		if (proc_read_stat(found, &st) < 0 || st.state == 'Z') {
+			ndead++;
+			dead = found;
+		}
 	}
-	return found;
+	if (n == 1)
+		return found;
+	if (n > 1)
+		return ndead == 1 ? dead : 0;
+	/* A service that started since the last sweep is not in the list yet:
+	 * look for it by name now (the signal was just generated, so the victim
+	 * is still there, alive or a zombie). */
+	vf.comm = ev->comm;
+	vf.n = 0;
+	vf.pid = 0;
+	proc_each_pid(victim_by_name, &vf);
+	return vf.n == 1 ? vf.pid : 0;
 }
 
 static void on_signal_ev(const struct sigwatch_ev *ev, void *arg)
@@ -1061,6 +1124,11 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	w->ctr[C_SWEEPS]++;
+	/* Signal records waiting in the rings are read first: a service killed
+	 * since the last sweep must still be in the list when its killer's
+	 * record names it. */
+	for (i = 0; w->sw != NULL && i < sigwatch_nfds(w->sw); i++)
+		on_sigwatch(sigwatch_fd(w->sw, i), EV_READ, w);
 	prune(w);
 	proc_each_pid(sweep_one, w);
 	check_rows(w, 0);
