@@ -115,6 +115,8 @@ struct guard {
 	int fallback;
 	int enforce;
 	int stopping;
+	pid_t fb_last_pid;      /* fallback: the last process judged ... */
+	struct vkey fb_last_key; /* ... and its file */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -814,6 +816,13 @@ static void on_pconn_event(const struct pconn_ev *ev, void *arg)
 	if (stat(link, &st) < 0 || self_index(g, &st) >= 0 || !watched(g, link))
 		return;
 	vkey_of(&st, &k);
+	/* A process that execs several times in a row (chroot, then the
+	 * program, then its copy) can be read only after the last exec: every
+	 * one of its events then shows the same file. Judge it once. */
+	if (pid == g->fb_last_pid && memcmp(&k, &g->fb_last_key, sizeof k) == 0)
+		return;
+	g->fb_last_pid = pid;
+	g->fb_last_key = k;
 	if (vcache_get(g->cache, &k, &v) && v == V_ALLOW) {
 		g->cnt[GC_CACHE_HITS]++;
 		g->cnt[GC_ALLOWED]++;

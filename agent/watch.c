@@ -752,7 +752,7 @@ static void on_pconn(evutil_socket_t fd, short what, void *arg)
 	if (rc == MM_EIO) {
 		/* Overrun (ENOBUFS): events were lost, so look at everything now. */
 		w->ctr[C_PCONN_LOST]++;
-		event_active(w->ev_sweep, EV_TIMEOUT, 0);
+		event_active(w->ev_sweep, 0, 0);
 	}
 }
 
@@ -1324,8 +1324,10 @@ int watch_run(const struct agent_conf *c, int report_fd)
 	for (i = 0; i < w->nwd; i++)
 		watchdog_mark(w, &w->wd[i]);
 
-	/* The first sweep at once: what ran before the agent is checked too. */
-	event_active(w->ev_sweep, EV_TIMEOUT, 0);
+	/* The first sweep at once: what ran before the agent is checked too.
+	 * Not as EV_TIMEOUT: libevent would then count the next period from the
+	 * pending timeout instead of from now, and skip one sweep. */
+	event_active(w->ev_sweep, 0, 0);
 	log_info("watch: running (%s)", c->mode == AGENT_ENFORCE ? "enforce" : "monitor");
 	rc = event_base_dispatch(w->base) < 0 ? MM_EIO : 0;
 out:
