@@ -114,6 +114,10 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err);
 /* Splits "a b,c" into l (replacing what it held). 0, MM_ETOOBIG or MM_ENOMEM. */
 int conf_list_set(struct agent_list *l, const char *text);
 void conf_list_free(struct agent_list *l);
+/* Copies src into dst (size bytes), cut to fit and always NUL-terminated;
+ * src is read no further than size - 1 bytes, so it need not end in a NUL
+ * within a fixed field. */
+void agent_strcpy(char *dst, size_t size, const char *src);
 void conf_free(struct agent_conf *c);
 
 /* ---- messages between the processes (type field of struct mm_ipc_hdr) ---- */

@@ -533,23 +533,13 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 void behave_finding(struct agent_finding *f, const char *event, const char *attack,
 		    const struct behave_proc *p, const char *root)
 {
 	memset(f, 0, sizeof *f);
-	copy_str(f->event, sizeof f->event, event);
+	agent_strcpy(f->event, sizeof f->event, event);
 	if (attack != NULL)
-		copy_str(f->attack[0], sizeof f->attack[0], attack);
+		agent_strcpy(f->attack[0], sizeof f->attack[0], attack);
 	f->action = AGENT_ACT_REPORTED;
 	f->time_ms = wall_ms();
 	f->latency_us = -1;
@@ -558,8 +548,8 @@ void behave_finding(struct agent_finding *f, const char *event, const char *atta
 	f->pid = p->pid;
 	f->ppid = p->ppid;
 	f->uid = p->uid;
-	copy_str(f->comm, sizeof f->comm, p->comm);
-	copy_str(f->exe, sizeof f->exe, behave_strip_root(p->exe, root));
+	agent_strcpy(f->comm, sizeof f->comm, p->comm);
+	agent_strcpy(f->exe, sizeof f->exe, behave_strip_root(p->exe, root));
 }
 
 /* snprintf into the detail; a detail that does not fit is left empty, never cut. */

@@ -611,3 +611,16 @@ out:
 		free(lists[i].text);
 	return rc;
 }
+
+void agent_strcpy(char *dst, size_t size, const char *src)
+{
+	size_t l = 0;
+
+	if (size == 0)
+		return;
+	while (l + 1 < size && src[l] != '\0') {
+		dst[l] = src[l];
+		l++;
+	}
+	dst[l] = '\0';
+}

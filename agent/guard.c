@@ -137,18 +137,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void copy_str(char *dst, size_t n, const char *src)
-{
-	size_t l = 0;
-
-	/* A loop rather than strnlen(): src may be shorter than n. */
-	while (l + 1 < n && src[l] != '\0') {
-		dst[l] = src[l];
-		l++;
-	}
-	dst[l] = '\0';
-}
-
 static int own_pid(const struct guard *g, pid_t pid)
 {
 	for (size_t i = 0; i < g->npids; i++)
@@ -252,20 +240,20 @@ static void fill_process(const struct guard *g, struct agent_finding *f, pid_t p
 		f->uid = (uint32_t)st.st_uid;
 	proc_read(pid, "comm", buf, sizeof f->comm);
 	buf[strcspn(buf, "\n")] = '\0';
-	copy_str(f->comm, sizeof f->comm, buf);
+	agent_strcpy(f->comm, sizeof f->comm, buf);
 	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
 	read_link(path, buf, sizeof buf);
-	copy_str(f->exe, sizeof f->exe, device_path(g, buf));
+	agent_strcpy(f->exe, sizeof f->exe, device_path(g, buf));
 }
 
 static void finding_init(struct agent_finding *f, const char *event, const char *reason,
 			 const char *attack)
 {
 	memset(f, 0, sizeof *f);
-	copy_str(f->event, sizeof f->event, event);
-	copy_str(f->reason, sizeof f->reason, reason);
+	agent_strcpy(f->event, sizeof f->event, event);
+	agent_strcpy(f->reason, sizeof f->reason, reason);
 	if (attack != NULL)
-		copy_str(f->attack[0], sizeof f->attack[0], attack);
+		agent_strcpy(f->attack[0], sizeof f->attack[0], attack);
 	f->time_ms = wall_ms();
 	f->latency_us = -1;
 }
@@ -309,7 +297,7 @@ static void send_stats(struct guard *g)
 	struct agent_stats s;
 
 	memset(&s, 0, sizeof s);
-	copy_str(s.part, sizeof s.part, "guard");
+	agent_strcpy(s.part, sizeof s.part, "guard");
 	g->cnt[GC_FALLBACK] = (uint64_t)g->fallback;
 	g->cnt[GC_FEED_ENTRIES] = policy_feed_count(g->pol);
 	for (size_t i = 0; i < GC_COUNT && i < sizeof s.counters / sizeof s.counters[0]; i++)
@@ -381,8 +369,8 @@ static void deny_exec(struct guard *g, int fd, pid_t pid, const char *path, cons
 
 	finding_init(&f, "guard.exec.denied", reason, "T1105");
 	fill_process(g, &f, pid);
-	copy_str(f.path, sizeof f.path, device_path(g, path));
-	copy_str(f.detail, sizeof f.detail, detail);
+	agent_strcpy(f.path, sizeof f.path, device_path(g, path));
+	agent_strcpy(f.detail, sizeof f.detail, detail);
 	if (sha != NULL) {
 		memcpy(f.sha256, sha, MM_SHA256_LEN);
 		f.has_sha256 = 1;
@@ -412,7 +400,7 @@ static void undecided(struct guard *g, int fd, pid_t pid, const char *path, cons
 
 	finding_init(&f, "guard.exec.undecided", reason, NULL);
 	fill_process(g, &f, pid);
-	copy_str(f.path, sizeof f.path, device_path(g, path));
+	agent_strcpy(f.path, sizeof f.path, device_path(g, path));
 	if (cause != NULL)
 		snprintf(f.detail, sizeof f.detail, "{\"cause\": \"%s\"}", cause);
 	if (g->c->on_timeout_deny)
@@ -496,7 +484,7 @@ static void start_scan(struct guard *g, int fd, pid_t pid, const struct vkey *k,
 	p->k = *k;
 	p->ts_ns = ts_ns;
 	p->deadline_ms = mm_clock_ms() + (uint64_t)g->c->scan_timeout_ms;
-	copy_str(p->path, sizeof p->path, path);
+	agent_strcpy(p->path, sizeof p->path, path);
 	/* Deadlines only grow: an armed timer is already the earliest. */
 	if (!evtimer_pending(g->ev_timer, NULL))
 		arm_timer(g);
@@ -739,7 +727,7 @@ static void on_self_open(struct guard *g, int fd, pid_t pid)
 	finding_init(&f, "guard.self.denied", "", "T1562.001");
 	fill_process(g, &f, pid);
 	fd_path(fd, path, sizeof path);
-	copy_str(f.path, sizeof f.path, device_path(g, path));
+	agent_strcpy(f.path, sizeof f.path, device_path(g, path));
 	f.action = g->enforce ? AGENT_ACT_DENIED : AGENT_ACT_REPORTED;
 	respond(g, fd, !g->enforce);
 	g->cnt[g->enforce ? GC_DENIED : GC_ALLOWED]++;
@@ -1206,7 +1194,7 @@ static void feed_finding(struct guard *g, int ok)
 	if (rc == 0)
 		rc = mm_buf_putc(&b, '}');
 	if (rc == 0 && b.data != NULL)
-		copy_str(f.detail, sizeof f.detail, b.data);
+		agent_strcpy(f.detail, sizeof f.detail, b.data);
 	mm_buf_free(&b);
 	f.action = AGENT_ACT_REPORTED;
 	f.pid = getpid();
@@ -1318,9 +1306,9 @@ static int watch_feed(struct guard *g)
 	slash = strrchr(g->c->feed, '/');
 	g->feed_name = slash ? slash + 1 : g->c->feed;
 	if (slash == NULL)
-		copy_str(dir, sizeof dir, ".");
+		agent_strcpy(dir, sizeof dir, ".");
 	else if (slash == g->c->feed)
-		copy_str(dir, sizeof dir, "/");
+		agent_strcpy(dir, sizeof dir, "/");
 	else
 		snprintf(dir, sizeof dir, "%.*s", (int)(slash - g->c->feed), g->c->feed);
 	g->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -148,16 +148,6 @@ struct watch {
 	size_t nscope;
 };
 
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* ---- who is who ---- */
 
 /*
@@ -230,7 +220,7 @@ static int gather(pid_t pid, struct behave_proc *p)
 	p->pid = pid;
 	p->ppid = st.ppid;
 	p->starttime = st.starttime;
-	copy_str(p->comm, sizeof p->comm, st.comm);
+	agent_strcpy(p->comm, sizeof p->comm, st.comm);
 	if (st.flags & PROC_PF_KTHREAD) {
 		p->kthread = 1;
 		return 0;
@@ -410,13 +400,13 @@ static void svc_note(struct watch *w, pid_t pid, const char *comm)
 
 	for (i = 0; i < w->nsvc; i++)
 		if (w->svc[i].pid == pid) {
-			copy_str(w->svc[i].comm, sizeof w->svc[i].comm, comm);
+			agent_strcpy(w->svc[i].comm, sizeof w->svc[i].comm, comm);
 			return;
 		}
 	if (w->nsvc == SVC_MAX)
 		return;
 	w->svc[w->nsvc].pid = pid;
-	copy_str(w->svc[w->nsvc].comm, sizeof w->svc[w->nsvc].comm, comm);
+	agent_strcpy(w->svc[w->nsvc].comm, sizeof w->svc[w->nsvc].comm, comm);
 	w->nsvc++;
 }
 
@@ -426,13 +416,13 @@ static void port_note(struct watch *w, uint16_t port, const char *name)
 
 	for (i = 0; i < w->nports; i++)
 		if (w->ports[i].port == port) {
-			copy_str(w->ports[i].name, sizeof w->ports[i].name, name);
+			agent_strcpy(w->ports[i].name, sizeof w->ports[i].name, name);
 			return;
 		}
 	if (w->nports == SVC_PORTS)
 		return;
 	w->ports[w->nports].port = port;
-	copy_str(w->ports[w->nports].name, sizeof w->ports[w->nports].name, name);
+	agent_strcpy(w->ports[w->nports].name, sizeof w->ports[w->nports].name, name);
 	w->nports++;
 }
 
@@ -1144,7 +1134,7 @@ static void on_stats(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	memset(&s, 0, sizeof s);
-	copy_str(s.part, sizeof s.part, "watch");
+	agent_strcpy(s.part, sizeof s.part, "watch");
 	memcpy(s.counters, w->ctr, sizeof s.counters);
 	if (mm_ipc_send(w->report_fd, AGENT_MSG_STATS, ++w->id, &s, sizeof s, -1) < 0)
 		w->ctr[C_SEND_ERRORS]++;
@@ -1195,7 +1185,7 @@ static void watchdogs_init(struct watch *w)
 		n = snprintf(d->path, sizeof d->path, "%.*s%s", (int)rl, root, c->watchdogs.v[i]);
 		if (n < 0 || (size_t)n >= sizeof d->path || c->watchdogs.v[i][0] != '/')
 			continue;
-		copy_str(d->dev, sizeof d->dev, c->watchdogs.v[i]);
+		agent_strcpy(d->dev, sizeof d->dev, c->watchdogs.v[i]);
 		d->w = w;
 		d->fd = -1;
 		w->nwd++;
