@@ -16,6 +16,10 @@ int cmd_syslog(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
 
 #include <stdio.h>
 

@@ -21,6 +21,10 @@ static const struct {
 	{"send", cmd_send, "send events reliably: spool, then RELP, TLS, TCP or UDP syslog"},
 	{"query", cmd_query, "ask mamori-soc's API: events, incidents, findings, devices"},
 	{"baseline", cmd_baseline, "the firmware baseline for mamorid's allowlist: build, check"},
+	{"metrics", cmd_metrics, "this device's Device Defender metrics, as mamorid gathers them"},
+	{"profile", cmd_profile, "security profiles for mamorid's detect: check, learn"},
+	{"audit", cmd_audit, "audit a device or firmware root: credentials, services, certificates"},
+	{"inventory", cmd_inventory, "the device's CycloneDX SBOM"},
 };
 
 static void usage(FILE *out)
@@ -30,7 +34,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: mamori [--version] [--help] NOUN VERB [ARGS...]\n\n"
 		     "nouns:\n");
 	for (i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
-		fprintf(out, "  %-8s %s\n", nouns[i].noun, nouns[i].what);
+		fprintf(out, "  %-10s %s\n", nouns[i].noun, nouns[i].what);
 	fprintf(out, "\n'mamori NOUN --help' lists a noun's verbs; see mamori(1).\n");
 }
 

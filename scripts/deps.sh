@@ -30,6 +30,8 @@ pkgs=(
   tcpdump                           # the gateway tests' independent capture of what was on the wire
   tshark                            # the packet decoder mamori-gw is benchmarked against
   time                              # GNU time: the benchmarks' peak RSS and CPU time
+  libcrypt-dev                      # mamorid's audit: crypt(3) against shadow hashes
+  python3-jsonschema                # the SBOM and report schema checks in tests
 )
 
 missing=()
