@@ -1,7 +1,7 @@
 /*
  * mamorid, the device agent: the contracts between its parts.
  *
- * Three processes, joined by SOCK_SEQPACKET socketpairs carrying the fixed
+ * Four processes, joined by SOCK_SEQPACKET socketpairs carrying the fixed
  * messages below (lib/ipc, include/mamori/ipc.h):
  *
  *   guard   (main.c forks nothing before it; it is the parent, root)
@@ -20,6 +20,12 @@
  *           /proc, a packet socket for outbound TCP SYNs to the scan ports,
  *           the signal_generate tracepoint for who kills a service,
  *           FAN_OPEN_PERM on the watchdog devices; kills in enforce mode.
+ *   device  (child, root without most capabilities) detect: Device
+ *           Defender's metrics every interval checked against the security
+ *           profile; audit at start and daily (in a short-lived child, as
+ *           crypt(3) of a dictionary takes seconds); inventory (the SBOM) at
+ *           start and when it changes. Documents go to the reporter by
+ *           descriptor (AGENT_MSG_DOC).
  *   report  (child, the unprivileged `user`, seccomp)
  *           hashes and YARA-scans files for the guard (scan.c), builds the
  *           events (report.c), copies executables into the quarantine
@@ -95,6 +101,29 @@ struct agent_conf {
 	struct agent_list services;    /* services (default telnetd sshd dropbear mamorid) */
 	struct agent_list name_allow;  /* name_allow: executables whose process may carry another name */
 
+	/* [detect] (device.c, detect.h) */
+	int detect;                    /* enabled (default yes) */
+	long long detect_interval_s;   /* interval (default 60 s) */
+	char *profile;                 /* profile: a security profile file (default none: metrics only) */
+	char *custom_file;             /* custom_metrics_file (default none) */
+	char *custom_command;          /* custom_metrics_command (default none) */
+	long long custom_timeout_s;    /* custom_metrics_timeout (default 5 s) */
+	int report_format;             /* report_format = mamori | aws | aws-short (0, 1, 2; default 0) */
+	long long send_metrics;        /* send_metrics: every Nth interval as detect.metrics, 0 never (default 0) */
+
+	/* [audit] (device.c, audit.h) */
+	int audit;                     /* enabled (default yes) */
+	long long audit_interval_s;    /* interval (default 86400: daily) */
+	char *credentials;             /* credentials: the dictionary (default the shipped one) */
+	struct agent_list certs;       /* certificates: PEM files to check (default none: the built-in paths) */
+	long long cert_days;           /* cert_expiry_days (default 30) */
+	struct agent_list setuid_allow;/* setuid_allow (default none: the built-in list) */
+	char *support_end;             /* support_end = YYYY-MM-DD (default: SUPPORT_END of os-release) */
+
+	/* [inventory] (device.c, inventory.h) */
+	int inventory;                 /* enabled (default yes) */
+	long long inventory_interval_s;/* interval (default 3600): looked at again, sent when it changed */
+
 	/* [quarantine] */
 	char *quarantine;              /* dir (default STATE/quarantine) */
 	long long quarantine_max;      /* max_size (default 64M); the oldest go first */
@@ -128,7 +157,13 @@ enum agent_msg {
 	AGENT_MSG_FINDING = 3,     /* guard|watch -> report, fd optional: the file or
 				      /proc/PID/exe to hash and quarantine; struct agent_finding */
 	AGENT_MSG_STATS = 4,       /* guard|watch -> report; struct agent_stats (for the heartbeat) */
+	AGENT_MSG_DOC = 5,         /* device -> report, fd (required): a sealed memfd holding one
+				      JSON object of at most AGENT_DOC_MAX bytes, which becomes the
+				      event's "detail"; struct agent_finding with detail "" */
 };
+
+/* The largest document (a metrics report, a part of the SBOM) one event carries. */
+#define AGENT_DOC_MAX (48 * 1024)
 
 struct agent_scan_req {
 	uint64_t size;   /* st_size the guard saw */
@@ -259,6 +294,11 @@ int pconn_open(int *fd);
 int pconn_read(int fd, void (*fn)(const struct pconn_ev *ev, void *arg), void *arg);
 /* Parses one datagram (for the fuzz target and pconn_read). */
 int pconn_parse(const void *buf, size_t len, void (*fn)(const struct pconn_ev *ev, void *arg), void *arg);
+
+/* ---- device (device.c): detect, audit and inventory ---- */
+
+/* Runs until SIGTERM/SIGINT; report_fd is the socket to the reporter. */
+int device_run(const struct agent_conf *c, int report_fd);
 
 /* ---- report (report.c, scan.c, quarantine.c) ---- */
 int report_run(const struct agent_conf *c, const int *fds, size_t nfds);

@@ -148,6 +148,15 @@ void conf_defaults(struct agent_conf *c)
 	c->scan_window_s = 10;
 	list_or_die(&c->services, "telnetd sshd dropbear mamorid");
 
+	c->detect = 1;
+	c->detect_interval_s = 60;
+	c->custom_timeout_s = 5;
+	c->audit = 1;
+	c->audit_interval_s = 86400;
+	c->cert_days = 30;
+	c->inventory = 1;
+	c->inventory_interval_s = 3600;
+
 	c->quarantine = NULL; /* STATE/quarantine, once STATE is known */
 	c->quarantine_max = 64LL * 1024 * 1024;
 
@@ -210,11 +219,14 @@ void conf_free(struct agent_conf *c)
 {
 	char **strs[] = {&c->device_id, &c->firmware, &c->state,      &c->soc,
 			 &c->user,      &c->root,     &c->feed,       &c->baseline,
-			 &c->yara_rules, &c->quarantine, &c->spool_sync, &c->conf_path};
+			 &c->yara_rules, &c->quarantine, &c->spool_sync, &c->conf_path,
+			 &c->profile,   &c->custom_file, &c->custom_command, &c->credentials,
+			 &c->support_end};
 	struct agent_list *lists[] = {&c->watch,       &c->deny_fstypes,   &c->deny_paths,
 				      &c->allow_paths, &c->watchdogs,      &c->watchdog_allow,
 				      &c->expect_listen, &c->deny_listen,  &c->raw_allow,
-				      &c->scan_ports,  &c->services,       &c->name_allow};
+				      &c->scan_ports,  &c->services,       &c->name_allow,
+				      &c->certs,       &c->setuid_allow};
 	size_t i;
 
 	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
@@ -425,6 +437,16 @@ static void empty_is_none(char **s)
 	}
 }
 
+/* YYYY-MM-DD with a month and day that can be. */
+static int is_date(const char *s)
+{
+	int y, m, d, n = 0;
+
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+		return 0;
+	return y >= 1970 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
 static int printable(const char *s, size_t max, int spaces)
 {
 	const unsigned char *p;
@@ -444,6 +466,8 @@ static int check_strings(struct check_ctx *x, struct agent_conf *c)
 		{"agent", "state", &c->state},       {"policy", "root", &c->root},
 		{"policy", "feed", &c->feed},        {"policy", "baseline", &c->baseline},
 		{"policy", "yara_rules", &c->yara_rules}, {"quarantine", "dir", &c->quarantine},
+		{"detect", "profile", &c->profile},  {"detect", "custom_metrics_file", &c->custom_file},
+		{"audit", "credentials", &c->credentials},
 	};
 	struct mm_send_url u;
 	size_t i;
@@ -453,6 +477,14 @@ static int check_strings(struct check_ctx *x, struct agent_conf *c)
 	empty_is_none(&c->yara_rules);
 	empty_is_none(&c->quarantine);
 	empty_is_none(&c->soc);
+	empty_is_none(&c->profile);
+	empty_is_none(&c->custom_file);
+	empty_is_none(&c->custom_command);
+	empty_is_none(&c->credentials);
+	empty_is_none(&c->support_end);
+	if (c->support_end && !is_date(c->support_end))
+		return bad(x, "audit", "support_end", "'%s' is not a date YYYY-MM-DD",
+			   c->support_end);
 	if (c->soc && strcmp(c->soc, "none") == 0) {
 		free(c->soc);
 		c->soc = NULL;
@@ -519,7 +551,8 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err)
 		{"no", AGENT_FALLBACK_NO},
 	};
 	static const struct enum_word timeouts[] = {{"allow", 0}, {"deny", 1}};
-	char *mode = NULL, *fallback = NULL, *on_timeout = NULL;
+	static const struct enum_word formats[] = {{"mamori", 0}, {"aws", 1}, {"aws-short", 2}};
+	char *mode = NULL, *fallback = NULL, *on_timeout = NULL, *format = NULL;
 	struct list_key lists[] = {
 		{"agent", "watch", &c->watch, is_abs_path, "an absolute path", NULL},
 		{"policy", "deny_fstypes", &c->deny_fstypes, is_fstype,
@@ -538,6 +571,8 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err)
 		{"behaviour", "services", &c->services, is_comm, "a process name of 1 to 15 bytes",
 		 NULL},
 		{"behaviour", "name_allow", &c->name_allow, is_abs_path, "an absolute path", NULL},
+		{"audit", "certificates", &c->certs, is_abs_path, "an absolute path", NULL},
+		{"audit", "setuid_allow", &c->setuid_allow, is_abs_path, "an absolute path", NULL},
 	};
 	const size_t nlists = sizeof lists / sizeof lists[0];
 	const struct mm_conf_key fixed[] = {
@@ -564,6 +599,21 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err)
 		{"behaviour", "sweep_interval", MM_CONF_INT, &c->sweep_s, 1, 3600},
 		{"behaviour", "scan_burst", MM_CONF_INT, &c->scan_burst, 2, 65536},
 		{"behaviour", "scan_window", MM_CONF_INT, &c->scan_window_s, 1, 3600},
+		{"detect", "enabled", MM_CONF_BOOL, &c->detect, 0, 0},
+		{"detect", "interval", MM_CONF_INT, &c->detect_interval_s, 1, 86400},
+		{"detect", "profile", MM_CONF_STR, &c->profile, 0, 0},
+		{"detect", "custom_metrics_file", MM_CONF_STR, &c->custom_file, 0, 0},
+		{"detect", "custom_metrics_command", MM_CONF_STR, &c->custom_command, 0, 0},
+		{"detect", "custom_metrics_timeout", MM_CONF_INT, &c->custom_timeout_s, 1, 300},
+		{"detect", "report_format", MM_CONF_STR, &format, 0, 0},
+		{"detect", "send_metrics", MM_CONF_INT, &c->send_metrics, 0, 1000000},
+		{"audit", "enabled", MM_CONF_BOOL, &c->audit, 0, 0},
+		{"audit", "interval", MM_CONF_INT, &c->audit_interval_s, 60, 365LL * 86400},
+		{"audit", "credentials", MM_CONF_STR, &c->credentials, 0, 0},
+		{"audit", "cert_expiry_days", MM_CONF_INT, &c->cert_days, 0, 3650},
+		{"audit", "support_end", MM_CONF_STR, &c->support_end, 0, 0},
+		{"inventory", "enabled", MM_CONF_BOOL, &c->inventory, 0, 0},
+		{"inventory", "interval", MM_CONF_INT, &c->inventory_interval_s, 60, 365LL * 86400},
 		{"quarantine", "dir", MM_CONF_STR, &c->quarantine, 0, 0},
 		{"quarantine", "max_size", MM_CONF_SIZE, &c->quarantine_max, 65536, 1LL << 40},
 		{"spool", "max_size", MM_CONF_SIZE, &c->spool_max, 1 << 20, 1LL << 40},
@@ -584,7 +634,9 @@ int conf_load(struct agent_conf *c, const char *path, struct mm_conf_err *err)
 	if ((rc = set_enum(&x, "agent", "mode", mode, modes, 2, &m)) < 0 ||
 	    (rc = set_enum(&x, "agent", "fallback", fallback, fallbacks, 3, &fb)) < 0 ||
 	    (rc = set_enum(&x, "policy", "on_timeout", on_timeout, timeouts, 2,
-			   &c->on_timeout_deny)) < 0)
+			   &c->on_timeout_deny)) < 0 ||
+	    (rc = set_enum(&x, "detect", "report_format", format, formats, 3,
+			   &c->report_format)) < 0)
 		goto out;
 	c->mode = (enum agent_mode)m;
 	c->fallback = (enum agent_fallback)fb;
@@ -607,6 +659,7 @@ out:
 	free(mode);
 	free(fallback);
 	free(on_timeout);
+	free(format);
 	for (i = 0; i < nlists; i++)
 		free(lists[i].text);
 	return rc;

@@ -70,6 +70,11 @@ static const char *const guard_counter_names[16] = {
 static const char *const watch_counter_names[16] = {
 	"checks", "findings", "kills", "sweeps", "pconn_events", "pconn_lost", "syns",
 };
+static const char *const device_counter_names[16] = {
+	"intervals", "metrics_errors", "violations", "cleared", "in_violation", "audits",
+	"audit_findings", "audit_errors", "inventories", "sboms_sent", "inventory_errors",
+	"docs_dropped", "custom_dropped",
+};
 
 /* ---- the event text ---- */
 
@@ -347,6 +352,8 @@ struct counters {
 	uint64_t spooled;         /* messages appended to the spool */
 	uint64_t spool_refused;   /* refused: the spool was full */
 	uint64_t spool_errors;
+	uint64_t docs;            /* documents (metrics, SBOM parts) received */
+	uint64_t docs_invalid;    /* ... refused: no descriptor, too large, not a JSON object */
 };
 
 struct peer {
@@ -370,8 +377,8 @@ struct reporter {
 
 	struct report_ctx cx;
 	struct mm_buf line, msg;
-	struct agent_stats guard, watch;
-	int have_guard, have_watch;
+	struct agent_stats guard, watch, device;
+	int have_guard, have_watch, have_device;
 	struct counters n;
 	const char *stop_reason;
 	struct mm_ipc_msg m;
@@ -397,6 +404,11 @@ static void now_finding(struct agent_finding *f, const char *event)
 
 static int severity(const struct agent_finding *f)
 {
+	if (strcmp(f->event, "detect.violation") == 0 || strcmp(f->event, "audit.finding") == 0)
+		return SEV_WARNING;
+	if (strncmp(f->event, "detect.", 7) == 0 || strncmp(f->event, "audit.", 6) == 0 ||
+	    strncmp(f->event, "inventory.", 10) == 0)
+		return SEV_INFO;
 	if (strncmp(f->event, "guard.agent.", 12) == 0 || strncmp(f->event, "guard.feed.", 11) == 0)
 		return strcmp(f->event, "guard.feed.refused") == 0 ? SEV_WARNING : SEV_INFO;
 	return f->action == AGENT_ACT_REPORTED || f->action == AGENT_ACT_ALLOWED ? SEV_NOTICE
@@ -522,6 +534,8 @@ static json_t *own_counters(struct reporter *r)
 	put_count(o, "spooled", r->n.spooled);
 	put_count(o, "spool_refused", r->n.spool_refused);
 	put_count(o, "spool_errors", r->n.spool_errors);
+	put_count(o, "docs", r->n.docs);
+	put_count(o, "docs_invalid", r->n.docs_invalid);
 	return o;
 }
 
@@ -535,6 +549,8 @@ static void emit_heartbeat(struct reporter *r)
 		json_object_set_new(d, "guard", part_counters(&r->guard, guard_counter_names));
 	if (d && r->have_watch)
 		json_object_set_new(d, "watch", part_counters(&r->watch, watch_counter_names));
+	if (d && r->have_device)
+		json_object_set_new(d, "device", part_counters(&r->device, device_counter_names));
 	if (d)
 		json_object_set_new(d, "report", own_counters(r));
 	emit(r, &f, NULL, d);
@@ -681,6 +697,67 @@ static void on_finding(struct reporter *r, int fd)
 	json_decref(extra);
 }
 
+/*
+ * Reads the JSON object a document descriptor holds (from offset 0, at most
+ * AGENT_DOC_MAX bytes). NULL when it is larger, unreadable or not one object.
+ */
+static json_t *doc_read(int fd)
+{
+	char *buf = NULL;
+	json_t *o = NULL;
+	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > AGENT_DOC_MAX || !(buf = malloc((size_t)st.st_size)))
+		goto out;
+	while (got < (size_t)st.st_size) {
+		n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+	}
+	o = json_loadb(buf, got, JSON_REJECT_DUPLICATES, NULL);
+	if (o && !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+	}
+out:
+	free(buf);
+	return o;
+}
+
+/* A document from the device process: its JSON object becomes the detail. */
+static void on_doc(struct reporter *r, int fd)
+{
+	const struct agent_finding *p = mm_ipc_payload(&r->m, AGENT_MSG_DOC, sizeof *p);
+	struct agent_finding f;
+	json_t *doc;
+
+	if (!p || fd < 0) {
+		r->n.docs_invalid++;
+		return;
+	}
+	memcpy(&f, p, sizeof f);
+	if (report_finding_check(&f) < 0 || f.detail[0] || !(doc = doc_read(fd))) {
+		if (log_due(++r->n.docs_invalid))
+			log_warnx("a document that does not check was dropped (%llu so far)",
+				  (unsigned long long)r->n.docs_invalid);
+		return;
+	}
+	r->n.docs++;
+	if (f.time_ms <= 0 || f.time_ms > TIME_MS_MAX) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		f.time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	}
+	emit(r, &f, NULL, doc);
+	json_decref(doc);
+}
+
 static void on_stats(struct reporter *r)
 {
 	const struct agent_stats *p = mm_ipc_payload(&r->m, AGENT_MSG_STATS, sizeof *p);
@@ -695,6 +772,9 @@ static void on_stats(struct reporter *r)
 	} else if (strcmp(p->part, "watch") == 0) {
 		r->watch = *p;
 		r->have_watch = 1;
+	} else if (strcmp(p->part, "device") == 0) {
+		r->device = *p;
+		r->have_device = 1;
 	} else {
 		r->n.invalid++;
 	}
@@ -747,6 +827,9 @@ static void on_peer(evutil_socket_t sock, short what, void *arg)
 			break;
 		case AGENT_MSG_STATS:
 			on_stats(r);
+			break;
+		case AGENT_MSG_DOC:
+			on_doc(r, r->m.fd);
 			break;
 		default:
 			r->n.invalid++;

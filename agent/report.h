@@ -14,8 +14,10 @@
 #include "agent.h"
 #include "mamori/buf.h"
 
-/* The longest event line written; a longer one is refused (MM_ETOOBIG). */
-#define REPORT_LINE_MAX (16 * 1024)
+/* The longest event line written; a longer one is refused (MM_ETOOBIG).
+ * With the RFC 5424 header it stays under mamori-soc's max_msg (64 KiB), and
+ * it holds a document of AGENT_DOC_MAX bytes with the event around it. */
+#define REPORT_LINE_MAX (60 * 1024)
 
 /* What does not change from one event to the next. */
 struct report_ctx {
