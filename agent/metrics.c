@@ -108,6 +108,7 @@ static int netdev_num(const char **pp, const char *end, uint64_t *out)
 	if (p < end && *p != ' ' && *p != '\t')
 		return MM_EPARSE;
 	*pp = p;
+	*out = v;
 	return 0;
 }
 
