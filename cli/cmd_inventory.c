@@ -169,7 +169,11 @@ int cmd_inventory(int argc, char **argv)
 	}
 	if (split > 0) {
 		if ((rc = inventory_split(bom, split, &parts, &n)) < 0) {
-			log_warnx("inventory: --split %zu: %s", split, mm_strerror(rc));
+			if (rc == MM_ETOOBIG)
+				log_warnx("inventory: --split %zu: a component with the BOM's "
+					  "metadata is larger than that", split);
+			else
+				log_warnx("inventory: --split %zu: %s", split, mm_strerror(rc));
 			json_decref(bom);
 			return CLI_INVALID;
 		}
