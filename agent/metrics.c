@@ -8,7 +8,7 @@
  * the administrator configured. The parsers are pure functions over a
  * buffer so that the unit tests and the fuzz target drive them alone.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, close_range */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -460,6 +460,8 @@ static int run_command(const char *cmd, int timeout_s, char **out, size_t *outle
 		if (devnull >= 0)
 			dup2(devnull, STDIN_FILENO);
 		dup2(pfd[1], STDOUT_FILENO);
+		/* The agent's sockets and files are none of the command's business. */
+		close_range(STDERR_FILENO + 1, ~0U, 0);
 		signal(SIGPIPE, SIG_DFL);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
