@@ -356,17 +356,21 @@ int metrics_parse_custom(const char *text, size_t len, struct metrics *m)
 
 /* ---- counters ---- */
 
+static uint64_t counter_diff(uint64_t prev, uint64_t cur)
+{
+	return cur >= prev ? cur - prev : 0;
+}
+
 /* Counter differences cur - prev; a counter that went backwards gives 0. */
 void metrics_delta(const struct metrics *prev, const struct metrics *cur, struct metrics_delta *d)
 {
 	memset(d, 0, sizeof *d);
 	if (prev == NULL || cur == NULL)
 		return;
-	d->bytes_in = cur->bytes_in >= prev->bytes_in ? cur->bytes_in - prev->bytes_in : 0;
-	d->bytes_out = cur->bytes_out >= prev->bytes_out ? cur->bytes_out - prev->bytes_out : 0;
-	d->packets_in = cur->packets_in >= prev->packets_in ? cur->packets_in - prev->packets_in : 0;
-	d->packets_out =
-		cur->packets_out >= prev->packets_out ? cur->packets_out - prev->packets_out : 0;
+	d->bytes_in = counter_diff(prev->bytes_in, cur->bytes_in);
+	d->bytes_out = counter_diff(prev->bytes_out, cur->bytes_out);
+	d->packets_in = counter_diff(prev->packets_in, cur->packets_in);
+	d->packets_out = counter_diff(prev->packets_out, cur->packets_out);
 	d->ms = cur->mono_ms - prev->mono_ms;
 }
 
