@@ -249,7 +249,7 @@ check dpkg "$tmp/a.json" "$mver" "$bbver" "$bbsha"
 
 # -o: the file appears whole through a rename, no .tmp stays.
 "$m" inventory --root "$r" --device cam-0042 --firmware 7.2 -o "$tmp/out.json"
-[ -s "$tmp/out.json" ] && [ ! -e "$tmp/out.json.tmp" ] || fail "-o did not write out.json"
+if [ ! -s "$tmp/out.json" ] || [ -e "$tmp/out.json.tmp" ]; then fail "-o did not write out.json"; fi
 check dpkg "$tmp/out.json" "$mver" "$bbver" "$bbsha"
 
 # --split: each part a valid BOM under the bound; together the whole.
@@ -260,7 +260,10 @@ set +e
 "$m" inventory --root "$r" --split 600 >/dev/null 2>"$tmp/err"
 st=$?
 set -e
-[ "$st" = 1 ] && grep -q "larger than" "$tmp/err" || { cat "$tmp/err"; fail "--split 600: exit $st"; }
+if [ "$st" != 1 ] || ! grep -q "larger than" "$tmp/err"; then
+	cat "$tmp/err"
+	fail "--split 600: exit $st"
+fi
 
 # (b) a root with opkg (OpenWrt's place for the status file), no BusyBox.
 o="$tmp/owrt"
