@@ -1222,8 +1222,10 @@ static int add_self(struct inv *iv, json_t *comps, json_t *deps)
 		     set_str(c, "purl", p) != 0))
 			rc = MM_ENOMEM;
 		if (rc == 0 && v != NULL && built_with[i].cpe_vendor != NULL) {
-			snprintf(cpe, sizeof cpe, "cpe:2.3:a:%s:%s:%s:*:*:*:*:*:*:*",
-				 built_with[i].cpe_vendor, built_with[i].name, v);
+			/* NVD's versions are the release numbers: "2.1.12", not "2.1.12-stable". */
+			snprintf(cpe, sizeof cpe, "cpe:2.3:a:%s:%s:%.*s:*:*:*:*:*:*:*",
+				 built_with[i].cpe_vendor, built_with[i].name, (int)strcspn(v, "-"),
+				 v);
 			rc = set_str(c, "cpe", cpe);
 		}
 		if (rc == 0)
