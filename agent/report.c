@@ -72,7 +72,7 @@ static const char *const watch_counter_names[16] = {
 };
 static const char *const device_counter_names[16] = {
 	"intervals", "metrics_errors", "violations", "cleared", "in_violation", "audits",
-	"audit_findings", "audit_errors", "inventories", "sboms_sent", "inventory_errors",
+	"audit_errors", "inventories", "sboms_sent", "inventory_errors",
 	"docs_dropped", "custom_dropped",
 };
 
