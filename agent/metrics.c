@@ -196,6 +196,9 @@ static int custom_name_ok(const char *s)
 		      c == '_' || c == ':' || c == '.' || c == '-'))
 			return 0;
 	}
+	/* Those prefixes are the names of the built-in metrics in metrics_json(). */
+	if (strncmp(s, "aws:", 4) == 0 || strncmp(s, "mamori:", 7) == 0)
+		return 0;
 	return n > 0;
 }
 
