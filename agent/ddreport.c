@@ -13,7 +13,6 @@
  * of a socket bound to a wildcard address), never written empty.
  */
 #include <arpa/inet.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +84,8 @@ static json_t *json_text(const char *s)
 /* A custom value: an integer when it is one (the report's examples are), else a real. */
 static json_t *json_num(double v)
 {
-	if (v == floor(v) && v >= -9007199254740992.0 && v <= 9007199254740992.0)
+	/* Within +-2^53 a double converts to an integer and back without loss. */
+	if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && (double)(json_int_t)v == v)
 		return json_integer((json_int_t)v);
 	return json_real(v);
 }

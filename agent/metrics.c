@@ -8,7 +8,7 @@
  * the administrator configured. The parsers are pure functions over a
  * buffer so that the unit tests and the fuzz target drive them alone.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, close_range */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -108,6 +108,7 @@ static int netdev_num(const char **pp, const char *end, uint64_t *out)
 	if (p < end && *p != ' ' && *p != '\t')
 		return MM_EPARSE;
 	*pp = p;
+	*out = v;
 	return 0;
 }
 
@@ -355,17 +356,21 @@ int metrics_parse_custom(const char *text, size_t len, struct metrics *m)
 
 /* ---- counters ---- */
 
+static uint64_t counter_diff(uint64_t prev, uint64_t cur)
+{
+	return cur >= prev ? cur - prev : 0;
+}
+
 /* Counter differences cur - prev; a counter that went backwards gives 0. */
 void metrics_delta(const struct metrics *prev, const struct metrics *cur, struct metrics_delta *d)
 {
 	memset(d, 0, sizeof *d);
 	if (prev == NULL || cur == NULL)
 		return;
-	d->bytes_in = cur->bytes_in >= prev->bytes_in ? cur->bytes_in - prev->bytes_in : 0;
-	d->bytes_out = cur->bytes_out >= prev->bytes_out ? cur->bytes_out - prev->bytes_out : 0;
-	d->packets_in = cur->packets_in >= prev->packets_in ? cur->packets_in - prev->packets_in : 0;
-	d->packets_out =
-		cur->packets_out >= prev->packets_out ? cur->packets_out - prev->packets_out : 0;
+	d->bytes_in = counter_diff(prev->bytes_in, cur->bytes_in);
+	d->bytes_out = counter_diff(prev->bytes_out, cur->bytes_out);
+	d->packets_in = counter_diff(prev->packets_in, cur->packets_in);
+	d->packets_out = counter_diff(prev->packets_out, cur->packets_out);
 	d->ms = cur->mono_ms - prev->mono_ms;
 }
 
@@ -459,6 +464,8 @@ static int run_command(const char *cmd, int timeout_s, char **out, size_t *outle
 		if (devnull >= 0)
 			dup2(devnull, STDIN_FILENO);
 		dup2(pfd[1], STDOUT_FILENO);
+		/* The agent's sockets and files are none of the command's business. */
+		close_range(STDERR_FILENO + 1, ~0U, 0);
 		signal(SIGPIPE, SIG_DFL);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);

@@ -339,6 +339,18 @@ static int64_t ts_ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * NS_PER_S + t->tv_nsec;
 }
 
+/* Whether t is a time the reporter takes: not before 1970, a valid fraction, and
+ * far enough from the end of int64_t nanoseconds that deadlines after it fit.
+ * The seconds go through an int64_t first so that the check means the same with
+ * a 32-bit time_t (armel, mipsel), where the upper bound cannot be reached. */
+static int ts_valid(const struct timespec *t)
+{
+	int64_t sec = t->tv_sec;
+
+	return sec >= 0 && t->tv_nsec >= 0 && t->tv_nsec < NS_PER_S &&
+	       sec <= INT64_MAX / NS_PER_S / 2;
+}
+
 static struct timespec ns_ts(int64_t ns)
 {
 	struct timespec t = {(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
@@ -469,8 +481,7 @@ static int check_msg(struct mm_reporter *r, const struct mm_reporter_msg *m, uns
 		clock_gettime(CLOCK_REALTIME, &t);
 	} else {
 		t = m->time;
-		if (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= NS_PER_S ||
-		    t.tv_sec > (time_t)(INT64_MAX / NS_PER_S / 2))
+		if (!ts_valid(&t))
 			return MM_EINVAL;
 	}
 	*now = ts_ns(&t);
@@ -1130,8 +1141,7 @@ int mm_reporter_tick(struct mm_reporter *r, const struct timespec *now)
 		clock_gettime(CLOCK_REALTIME, &t);
 	}
 	/* The same range as a message's time (a pcap's stamps are the caller's). */
-	if (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= NS_PER_S ||
-	    t.tv_sec > (time_t)(INT64_MAX / NS_PER_S / 2))
+	if (!ts_valid(&t))
 		return MM_EINVAL;
 	ns = ts_ns(&t);
 	while (r->req_heap.n > 0 && r->req_heap.v[0]->deadline <= ns) {

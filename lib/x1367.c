@@ -83,6 +83,7 @@ int mm_x1367_time_parse(const char *s, struct timespec *ts)
 {
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, exact = 1;
 	long nsec = 0;
+	long long secs;
 	size_t i;
 
 	/* YYYY-MM-DDTHH:MM:SS: fixed positions */
@@ -131,8 +132,12 @@ int mm_x1367_time_parse(const char *s, struct timespec *ts)
 	}
 	if (s[i] != '\0')
 		return MM_EPARSE;
-	ts->tv_sec = (time_t)(days_from_civil(y, mo, d) * 86400LL + h * 3600 + mi * 60 + sec -
-			      sign * (oh * 3600 + om * 60));
+	secs = days_from_civil(y, mo, d) * 86400LL + h * 3600 + mi * 60 + sec -
+	       sign * (oh * 3600 + om * 60);
+	/* A 32-bit time_t (armel, mipsel) ends in 2038: a later time is refused, not wrapped. */
+	if ((long long)(time_t)secs != secs)
+		return MM_EPARSE;
+	ts->tv_sec = (time_t)secs;
 	ts->tv_nsec = nsec;
 	return exact ? 0 : 1;
 }

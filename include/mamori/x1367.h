@@ -218,7 +218,8 @@ char *mm_x1367_encode(const struct mm_x1367_record *r, int flags);
 /* Parses an RFC 3339 timestamp into *ts (UTC). Returns 0 when it has the
  * form X.1367 asks for (upper-case 'T', a fraction of 1 to 9 digits, 'Z'),
  * 1 when it is a valid RFC 3339 time of another form (an offset, no
- * fraction, lower-case 't'/'z', a space for 'T'), MM_EPARSE otherwise. */
+ * fraction, lower-case 't'/'z', a space for 'T'), MM_EPARSE otherwise, and for
+ * a time that time_t cannot hold (after 2038 where time_t has 32 bits). */
 int mm_x1367_time_parse(const char *s, struct timespec *ts);
 /* Writes ts as X.1367 wants it into out (at least 32 bytes):
  * "2018-08-28T09:34:55.0Z", with as many fraction digits as needed (1 to 9). */

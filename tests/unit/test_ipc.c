@@ -200,17 +200,20 @@ static void lowest_free(int *out, int n)
 		close(out[i]);
 }
 
-static void test_malformed(void **state)
+/* The malformed datagrams with more descriptors than the receiver's control buffer
+ * holds (8, CMSG_FDS in lib/ipc.c) when over is 1, the others when it is 0. */
+static void malformed(int over)
 {
 	size_t i;
 
-	(void)state;
 	for (i = 0; i < sizeof bads / sizeof bads[0]; i++) {
 		const struct bad *b = &bads[i];
 		int sv[2], p[2], fds[16], landing[16];
 		struct mm_ipc_msg m;
 		char c;
 
+		if ((b->nfds > 8) != over)
+			continue;
 		print_message("malformed: %s\n", b->name);
 		assert_int_equal(mm_ipc_pair(sv), 0);
 		assert_int_equal(pipe(p), 0);
@@ -240,6 +243,21 @@ static void test_malformed(void **state)
 		close(sv[0]);
 		close(sv[1]);
 	}
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	malformed(0);
+}
+
+/* More descriptors than the receiver's control buffer holds: the kernel closes those
+ * cut off. qemu-user does not (it receives into a larger buffer of its own and drops
+ * the rest open), so scripts/cross.sh skips this one under emulation. */
+static void test_malformed_many_fds(void **state)
+{
+	(void)state;
+	malformed(1);
 }
 
 static void test_closed_and_nonblocking(void **state)
@@ -373,10 +391,14 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_malformed_many_fds),
 		cmocka_unit_test(test_closed_and_nonblocking),
 		cmocka_unit_test(test_payload),
 		cmocka_unit_test(test_str_ok),
 	};
 
+	/* Cases that test an emulator rather than mamori (scripts/cross.sh names them). */
+	if (getenv("MAMORI_TEST_SKIP"))
+		cmocka_set_skip_filter(getenv("MAMORI_TEST_SKIP"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
