@@ -302,8 +302,9 @@ static void on_audit_finding(const struct audit_finding *af, void *arg)
 	agent_strcpy(f.reason, sizeof f.reason, af->id);
 	if (audit_finding_json(af, f.detail, sizeof f.detail) < 0) {
 		/* The finding is reported without its longer fields. */
-		o = json_pack("{ss ss ss}", "id", af->id, "severity",
-			      audit_severity_name(af->severity), "subject", af->subject);
+		o = json_pack("{ss ss ss s{ss ss ss}}", "id", af->id, "severity",
+			      audit_severity_name(af->severity), "subject", af->subject, "clauses",
+			      "en303645", af->en303645, "psti", af->psti, "jp", af->jp);
 		set_detail(&f, o);
 		json_decref(o);
 	}

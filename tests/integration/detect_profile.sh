@@ -14,11 +14,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/guard.sh"
 
-schema="$guard_srcdir/tests/schema/aws-dd-report.schema.json"
-[ -f "$schema" ] || fail "no $schema"
+sc_schema="$guard_srcdir/tests/schema/aws-dd-report.schema.json"
+[ -f "$sc_schema" ] || fail "no $sc_schema"
 /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || fail "python3-jsonschema is not installed (scripts/deps.sh)"
 
-interval=2
+sc_interval=2
 guard_rootfs
 cat >"$T/profile.json" <<'EOF'
 {
@@ -38,7 +38,7 @@ guard_write_conf "mode = monitor" "heartbeat = 60" <<EOF
 root = $guard_root
 
 [detect]
-interval = $interval
+interval = $sc_interval
 profile = $T/profile.json
 report_format = aws
 EOF
@@ -47,7 +47,7 @@ guard_args=(--no-behaviour --no-audit --no-inventory)
 # The device's own metrics report, validated as it is written.
 check_report() {
   local want_port=$1 want_remote=$2
-  /usr/bin/python3 - "$schema" "$guard_state/device/metrics.json" "$want_port" "$want_remote" <<'EOF'
+  /usr/bin/python3 - "$sc_schema" "$guard_state/device/metrics.json" "$want_port" "$want_remote" <<'EOF'
 import json, sys
 import jsonschema
 schema = json.load(open(sys.argv[1]))
@@ -69,16 +69,16 @@ EOF
 # violation's value that must be there.
 sc_profile() {
   local t0 rpid i
-  in_root httpd -p 80 -h /www &
+  chroot "$guard_root" httpd -f -p 80 -h /www &
   echo $! >"$guard_out/httpd.pid"
   # Two intervals with only the expected behaviour.
-  sleep $((interval * 2 + 1))
+  sleep $((sc_interval * 2 + 1))
   [ "$(ev --prefix detect. count)" = 0 ] || { ev --prefix detect. json; exit 1; }
   [ -s "$guard_state/device/metrics.json" ] || { echo "no metrics.json after two intervals"; exit 1; }
 
   # A telnetd on port 23: the profile allows only 80.
   t0=$(date +%s.%N)
-  in_root telnetd -F -p 23 -l /bin/sh &
+  chroot "$guard_root" telnetd -F -p 23 -l /bin/sh &
   echo $! >"$guard_out/telnetd.pid"
   wait_ev 1 --event detect.violation --reason web-only
   echo "$t0" >"$guard_out/telnet.t0"
@@ -130,7 +130,7 @@ t0=$(cat "$guard_out/telnet.t0")
 echo "info: port 23 seen $(/usr/bin/python3 -c '
 import datetime, sys
 t = datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
-print("%.1f" % (t.timestamp() - float(sys.argv[2])))' "$(ev "${v[@]}" one time)" "$t0") s after telnetd started (interval $interval s)"
+print("%.1f" % (t.timestamp() - float(sys.argv[2])))' "$(ev "${v[@]}" one time)" "$t0") s after telnetd started (interval $sc_interval s)"
 c=(--event detect.cleared --reason web-only)
 expect "web-only cleared metric" "$(ev "${c[@]}" one detail.metric)" aws:listening-tcp-ports
 expect "web-only cleared datapoints" "$(ev "${c[@]}" one detail.datapoints)" 1

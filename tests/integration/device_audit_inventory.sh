@@ -45,7 +45,7 @@ sc_wait() {
 # guard_before runs before mamorid starts, inside the namespaces: telnetd
 # listens before the first audit looks.
 start_telnetd() {
-  in_root telnetd -F -p 23 -l /bin/sh &
+  chroot "$guard_root" telnetd -F -p 23 -l /bin/sh &
   echo $! >"$guard_out/telnetd.pid"
   local i
   for i in $(seq 1 50); do
