@@ -1,16 +1,24 @@
 # Thin wrapper over CMake. Every target installs what is missing first.
 #   make run    build (build/), show the mamori commands on the sample records, and
 #               run mamori-soc on its defaults with the samples sent to it (Ctrl-C stops)
-#   make test   build with -Werror, ASan and UBSan (build-asan/), run every test
-#               and a short run of every fuzz target
+#   make test   build with -Werror, ASan and UBSan (build-asan/), run every test,
+#               a short run of every fuzz target, and make cross
+#   make cross  mamorid, libmamori and the CLI for CROSS_ARCHES (armel mipsel) in
+#               build-cross-<arch>/, their unit tests under qemu-user-static, and the
+#               stripped size of mamorid on each; CROSS_YARA=OFF builds without YARA
 #   make bench  optimised build, benchmarks against rsyslog, prints ratios
 #   make fuzz   libFuzzer build (build-fuzz/), each target FUZZ_SECONDS (default 300)
 #   make asan   the sanitizer build only
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 30
+CROSS_ARCHES ?= armel mipsel
+CROSS_YARA ?= ON
+CROSS_JOBS ?= 2
+# scripts/deps.sh unpacks a sysroot for each of CROSS_ARCHES.
+export CROSS_ARCHES CROSS_YARA CROSS_JOBS
 
-.PHONY: all deps build run test asan fuzz fuzz-build fuzz-smoke bench clean
+.PHONY: all deps build run test asan fuzz fuzz-build fuzz-smoke bench cross clean
 
 all: build
 
@@ -33,6 +41,10 @@ test: asan fuzz-build
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j $(JOBS)
 	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) bash scripts/fuzz.sh build-fuzz/bin
+	@bash scripts/cross.sh
+
+cross: deps
+	@bash scripts/cross.sh
 
 fuzz-build: deps
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMAMORI_WERROR=ON \
@@ -48,4 +60,4 @@ bench: deps
 	@bash bench/run.sh build-bench/bin
 
 clean:
-	rm -rf build build-asan build-fuzz build-bench
+	rm -rf build build-asan build-fuzz build-bench build-cross-*

@@ -1222,8 +1222,10 @@ static int add_self(struct inv *iv, json_t *comps, json_t *deps)
 		     set_str(c, "purl", p) != 0))
 			rc = MM_ENOMEM;
 		if (rc == 0 && v != NULL && built_with[i].cpe_vendor != NULL) {
-			snprintf(cpe, sizeof cpe, "cpe:2.3:a:%s:%s:%s:*:*:*:*:*:*:*",
-				 built_with[i].cpe_vendor, built_with[i].name, v);
+			/* NVD's versions are the release numbers: "2.1.12", not "2.1.12-stable". */
+			snprintf(cpe, sizeof cpe, "cpe:2.3:a:%s:%s:%.*s:*:*:*:*:*:*:*",
+				 built_with[i].cpe_vendor, built_with[i].name, (int)strcspn(v, "-"),
+				 v);
 			rc = set_str(c, "cpe", cpe);
 		}
 		if (rc == 0)
@@ -1288,10 +1290,11 @@ static void uuid_of(const uint8_t d[MM_SHA256_LEN], char out[46])
 }
 
 /*
- * Builds the BOM (inventory.h). The order of work: os-release first (the
- * purls need its ID), then the operating system, BusyBox, mamorid's own
- * components and the packages; the serialNumber last, from the digest of
- * everything else.
+ * Builds the BOM (inventory.h); MM_EINVAL also for a device id or firmware
+ * that is not UTF-8 text, MM_EIO when the root cannot be opened. The order
+ * of work: os-release first (the purls need its ID), then the operating
+ * system, BusyBox, mamorid's own components and the packages; the
+ * serialNumber last, from the digest of everything else.
  */
 int inventory_build(const struct inventory_opts *o, json_t **bom)
 {
@@ -1305,6 +1308,10 @@ int inventory_build(const struct inventory_opts *o, json_t **bom)
 	if (o == NULL || bom == NULL)
 		return MM_EINVAL;
 	*bom = NULL;
+	/* The caller's names must be text: they become JSON strings. */
+	if ((o->device_id != NULL && !text_ok(o->device_id, strlen(o->device_id))) ||
+	    (o->firmware != NULL && !text_ok(o->firmware, strlen(o->firmware))))
+		return MM_EINVAL;
 	memset(&iv, 0, sizeof iv);
 	iv.o = o;
 	iv.rootfd = open(o->root ? o->root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);

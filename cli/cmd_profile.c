@@ -61,7 +61,7 @@ static void profile_usage(FILE *out)
 		"each detect.violation and detect.cleared as a JSON line, N datapoints\n"
 		"(default: until SIGINT or SIGTERM). Exit status: 0 no behaviour in\n"
 		"violation after the last datapoint, 1 some are (or metrics could not be\n"
-		"read), 2 bad command line or unreadable FILE.\n"
+		"read), 2 bad command line, or FILE unreadable or invalid.\n"
 		"\n"
 		"  --interval, -i SECONDS  between datapoints (default 10, 1..3600)\n"
 		"  --for, -t DURATION      how long to learn (1s .. 90d)\n"

@@ -21,7 +21,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 [ -x /bin/busybox ] || fail "/bin/busybox (busybox-static) is needed"
 $py -c 'import jsonschema' || fail "python3-jsonschema is needed"
-bbver=$(/bin/busybox 2>&1 | head -1 | sed -n 's/^BusyBox v\([^ ]*\).*/\1/p')
+# What `busybox | head -1` shows, read whole (head would end busybox with SIGPIPE).
+bbver=$(/bin/busybox 2>&1 | sed -n '1s/^BusyBox v\([^ ]*\).*/\1/p')
 [ -n "$bbver" ] || fail "no version from /bin/busybox"
 mver=$(sed -n 's/^project(mamori VERSION \([^ )]*\).*/\1/p' "$src/CMakeLists.txt")
 [ -n "$mver" ] || fail "no project version in CMakeLists.txt"
@@ -249,7 +250,7 @@ check dpkg "$tmp/a.json" "$mver" "$bbver" "$bbsha"
 
 # -o: the file appears whole through a rename, no .tmp stays.
 "$m" inventory --root "$r" --device cam-0042 --firmware 7.2 -o "$tmp/out.json"
-[ -s "$tmp/out.json" ] && [ ! -e "$tmp/out.json.tmp" ] || fail "-o did not write out.json"
+if [ ! -s "$tmp/out.json" ] || [ -e "$tmp/out.json.tmp" ]; then fail "-o did not write out.json"; fi
 check dpkg "$tmp/out.json" "$mver" "$bbver" "$bbsha"
 
 # --split: each part a valid BOM under the bound; together the whole.
@@ -260,7 +261,10 @@ set +e
 "$m" inventory --root "$r" --split 600 >/dev/null 2>"$tmp/err"
 st=$?
 set -e
-[ "$st" = 1 ] && grep -q "larger than" "$tmp/err" || { cat "$tmp/err"; fail "--split 600: exit $st"; }
+if [ "$st" != 1 ] || ! grep -q "larger than" "$tmp/err"; then
+	cat "$tmp/err"
+	fail "--split 600: exit $st"
+fi
 
 # (b) a root with opkg (OpenWrt's place for the status file), no BusyBox.
 o="$tmp/owrt"
@@ -292,9 +296,17 @@ EOF
 check opkg "$tmp/b.json" "$mver"
 
 # (c) the host's own SBOM validates and lists what dpkg-query says is installed.
-"$m" inventory --root / >"$tmp/c.json"
-dpkg-query -W -f '${db:Status-Status} ${Package} ${Version} ${Architecture}\n' |
-	awk '$1 == "installed" { print $2, $3, $4 }' >"$tmp/dpkg.txt"
+# A package install running beside the test changes the status file between
+# the two readings: then both are read again (a few times at most).
+for try in 1 2 3; do
+	before=$(sha256sum </var/lib/dpkg/status)
+	"$m" inventory --root / >"$tmp/c.json"
+	dpkg-query -W -f '${db:Status-Status} ${Package} ${Version} ${Architecture}\n' |
+		awk '$1 == "installed" { print $2, $3, $4 }' >"$tmp/dpkg.txt"
+	[ "$before" = "$(sha256sum </var/lib/dpkg/status)" ] && break
+	[ "$try" != 3 ] || fail "/var/lib/dpkg/status kept changing"
+	sleep 5
+done
 check host "$tmp/c.json" "$mver" "$tmp/dpkg.txt"
 
 # (d) the serialNumber follows the content, not the time of the run.

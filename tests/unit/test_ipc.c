@@ -149,7 +149,9 @@ static void send_raw(int sock, const struct bad *b, const int *fds)
 	static unsigned char body[16 + MM_IPC_MAX_PAYLOAD + 64];
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int)) * 16]; /* 16 blocks of one, or one of 16 */
+		/* 16 blocks of one, or one of 16; and one block more, never written, that
+		 * GCC's bounds checks want on 32-bit MIPS after unrolling the loop below. */
+		char buf[CMSG_SPACE(sizeof(int)) * 17];
 	} ctl;
 	struct mm_ipc_hdr h = {.type = 1, .len = b->hdr_len, .id = 5};
 	struct iovec iov = {.iov_base = body, .iov_len = b->bytes};
@@ -397,8 +399,5 @@ int main(void)
 		cmocka_unit_test(test_str_ok),
 	};
 
-	/* Cases that test an emulator rather than mamori (scripts/cross.sh names them). */
-	if (getenv("MAMORI_TEST_SKIP"))
-		cmocka_set_skip_filter(getenv("MAMORI_TEST_SKIP"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
