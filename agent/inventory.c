@@ -750,7 +750,8 @@ static int add_packages(struct inv *iv, json_t *comps)
 	size_t k;
 	int rc = 0;
 
-	qsort_r(iv->order, iv->npkgs, sizeof *iv->order, by_ref, iv);
+	if (iv->npkgs > 1) /* a root without packages has no order array at all */
+		qsort_r(iv->order, iv->npkgs, sizeof *iv->order, by_ref, iv);
 	for (k = 0; k < iv->npkgs; k++) {
 		json_t *c = iv->pkgs[iv->order[k]];
 		const char *ref = json_string_value(json_object_get(c, "bom-ref"));
@@ -1129,7 +1130,8 @@ static int add_busybox(struct inv *iv, json_t *comps)
 		goto done;
 	if ((rc = bb_applets(iv, b)) < 0)
 		goto done;
-	qsort(b->applets, b->napplets, sizeof b->applets[0], cmp_str);
+	if (b->napplets > 1)
+		qsort(b->applets, b->napplets, sizeof b->applets[0], cmp_str);
 	rc = MM_ENOMEM;
 	if (purl(ref, sizeof ref, "generic", NULL, "busybox", b->version, NULL, NULL) != 0)
 		goto done;
