@@ -6,9 +6,11 @@
  *   report  a child that drops to `user` under seccomp: hashes, YARA, events,
  *           quarantine, spool and sender
  *   watch   a child, root with few capabilities: the behaviour watch
+ *   device  a child, root with few capabilities: detect (metrics against the
+ *           security profile), audit and inventory
  *
- * The reporter is forked first so that the watch, forked next, can be given
- * its socket; the guard is the parent so that the agent's pid is the one that
+ * The reporter is forked first so that the watch and the device process,
+ * forked next, can be given their sockets; the guard is the parent so that the agent's pid is the one that
  * answers permission events (and is the one the init system watches). When
  * the guard returns on SIGTERM or SIGINT, the parent stops the children, each
  * within a bounded time, and exits.
@@ -38,6 +40,7 @@
 #include "mamori/send.h"
 
 #include "agent.h"
+#include "detect.h"
 
 #define DEFAULT_CONF "/etc/mamori/mamorid.conf"
 #define MOUNTINFO "/proc/self/mountinfo"
@@ -53,9 +56,10 @@ struct child {
 	int logged;                 /* its end was logged */
 };
 
-enum { CH_REPORT, CH_WATCH, CH_N };
+enum { CH_REPORT, CH_WATCH, CH_DEVICE, CH_N };
 
-static struct child children[CH_N] = {{"reporter", 0, 0, 0, 0}, {"watch", 0, 0, 0, 0}};
+static struct child children[CH_N] = {
+	{"reporter", 0, 0, 0, 0}, {"watch", 0, 0, 0, 0}, {"device process", 0, 0, 0, 0}};
 static volatile sig_atomic_t g_child_exited;
 
 /* Reaps whatever child ended; the log is written outside the handler. */
@@ -81,11 +85,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mamorid [-dnv] [-f FILE] [--mode monitor|enforce] [--watch MOUNTPOINT]...\n"
 		"               [--state DIR] [--soc URL|none] [--fallback] [--no-behaviour]\n"
-		"               [--user USER]\n"
+		"               [--no-detect] [--no-audit] [--no-inventory] [--user USER]\n"
 		"\n"
 		"The device guard: denies executables from volatile and writable places, by\n"
 		"SHA-256 feed, firmware baseline or YARA rule, watches what running processes\n"
-		"do, and reports to STATE/events.jsonl and the SOC.\n"
+		"do, checks the device's metrics against a security profile, audits its\n"
+		"credentials, services and certificates, keeps its SBOM, and reports to\n"
+		"STATE/events.jsonl and the SOC.\n"
 		"\n"
 		"  -f FILE          configuration (default " DEFAULT_CONF " if it exists,\n"
 		"                   else the built-in policy)\n"
@@ -98,6 +104,9 @@ static void usage(FILE *f)
 		"  --fallback       use the process connector's exec events (kill after exec)\n"
 		"                   instead of fanotify exec permission events\n"
 		"  --no-behaviour   do not start the behaviour watch\n"
+		"  --no-detect      do not gather metrics or check the security profile\n"
+		"  --no-audit       do not audit at start and daily\n"
+		"  --no-inventory   do not build and send the SBOM\n"
 		"  --user USER      the reporter's user (default nobody)\n"
 		"  -d               stay in the foreground and log to stderr\n"
 		"  -n               check the configuration (with the feed, baseline, rules,\n"
@@ -388,14 +397,17 @@ static void stop_child(struct child *ch)
  */
 static int run(const struct agent_conf *c)
 {
-	int rep[2] = {-1, -1}, wat[2] = {-1, -1}; /* [0] the producer's end, [1] the reporter's */
+	int rep[2] = {-1, -1}, wat[2] = {-1, -1}, dev[2] = {-1, -1}; /* [0] the producer's end,
+									[1] the reporter's */
+	int device = c->detect || c->audit || c->inventory;
 	pid_t pids[1 + CH_N], self = getpid();
 	size_t npids = 0;
 	struct sigaction sa;
 	sigset_t chld, old;
 	int rc, status = 1;
 
-	if (mm_ipc_pair(rep) < 0 || (c->behaviour && mm_ipc_pair(wat) < 0)) {
+	if (mm_ipc_pair(rep) < 0 || (c->behaviour && mm_ipc_pair(wat) < 0) ||
+	    (device && mm_ipc_pair(dev) < 0)) {
 		log_warn("socketpair");
 		goto out;
 	}
@@ -417,13 +429,13 @@ static int run(const struct agent_conf *c)
 		goto stop;
 	}
 	if (children[CH_REPORT].pid == 0) {
-		int fds[2] = {rep[1], wat[1]};
+		int fds[3] = {rep[1], wat[1], dev[1]};
+		int others[2] = {wat[0], dev[0]};
 
 		child_begin("mamorid-report", self);
 		close(rep[0]);
-		if (wat[0] >= 0)
-			close(wat[0]);
-		rc = report_run(c, fds, c->behaviour ? 2 : 1);
+		close_all(others, 2);
+		rc = report_run(c, fds, 3);
 		_exit(rc < 0 ? 1 : 0);
 	}
 	if (c->behaviour) {
@@ -433,11 +445,26 @@ static int run(const struct agent_conf *c)
 			goto stop;
 		}
 		if (children[CH_WATCH].pid == 0) {
-			int others[3] = {rep[0], rep[1], wat[1]};
+			int others[5] = {rep[0], rep[1], wat[1], dev[0], dev[1]};
 
 			child_begin("mamorid-watch", self);
-			close_all(others, 3);
+			close_all(others, 5);
 			rc = watch_run(c, wat[0]);
+			_exit(rc < 0 ? 1 : 0);
+		}
+	}
+	if (device) {
+		if ((children[CH_DEVICE].pid = fork()) < 0) {
+			log_warn("fork");
+			children[CH_DEVICE].pid = 0;
+			goto stop;
+		}
+		if (children[CH_DEVICE].pid == 0) {
+			int others[5] = {rep[0], rep[1], wat[0], wat[1], dev[1]};
+
+			child_begin("mamorid-device", self);
+			close_all(others, 5);
+			rc = device_run(c, dev[0]);
 			_exit(rc < 0 ? 1 : 0);
 		}
 	}
@@ -445,14 +472,18 @@ static int run(const struct agent_conf *c)
 	close(rep[1]);
 	rep[1] = -1;
 	close_all(wat, 2);
+	close_all(dev, 2);
 
 	pids[npids++] = self;
 	pids[npids++] = children[CH_REPORT].pid;
 	if (children[CH_WATCH].pid)
 		pids[npids++] = children[CH_WATCH].pid;
-	log_info("started (%s mode): guard %d, reporter %d, watch %d",
+	if (children[CH_DEVICE].pid)
+		pids[npids++] = children[CH_DEVICE].pid;
+	log_info("started (%s mode): guard %d, reporter %d, watch %d, device %d",
 		 c->mode == AGENT_ENFORCE ? "enforce" : "monitor", (int)self,
-		 (int)children[CH_REPORT].pid, (int)children[CH_WATCH].pid);
+		 (int)children[CH_REPORT].pid, (int)children[CH_WATCH].pid,
+		 (int)children[CH_DEVICE].pid);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
 	rc = guard_run(c, rep[0], pids, npids);
@@ -463,14 +494,16 @@ static int run(const struct agent_conf *c)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 stop:
 	log_ended();
-	/* The watch first, so that the reporter still records its last findings. */
+	/* The producers first, so that the reporter still records their last findings. */
 	stop_child(&children[CH_WATCH]);
+	stop_child(&children[CH_DEVICE]);
 	stop_child(&children[CH_REPORT]);
 	log_ended();
 	log_info("stopped");
 out:
 	close_all(rep, 2);
 	close_all(wat, 2);
+	close_all(dev, 2);
 	return status;
 }
 
@@ -493,6 +526,16 @@ static int check_files(const struct agent_conf *c)
 		}
 		scan_free(sc);
 	}
+	if (c->detect && c->profile) {
+		struct profile *pr;
+		char err[256];
+
+		if ((rc = profile_load(c->profile, &pr, err, sizeof err)) < 0) {
+			fprintf(stderr, "mamorid: profile %s: %s\n", c->profile, err);
+			return rc;
+		}
+		profile_free(pr);
+	}
 	return 0;
 }
 
@@ -511,7 +554,18 @@ static void print_check(const struct agent_conf *c)
 	       c->soc ? c->soc : "none");
 }
 
-enum { O_MODE = 256, O_WATCH, O_STATE, O_SOC, O_FALLBACK, O_NO_BEHAVIOUR, O_USER };
+enum {
+	O_MODE = 256,
+	O_WATCH,
+	O_STATE,
+	O_SOC,
+	O_FALLBACK,
+	O_NO_BEHAVIOUR,
+	O_NO_DETECT,
+	O_NO_AUDIT,
+	O_NO_INVENTORY,
+	O_USER
+};
 
 int main(int argc, char **argv)
 {
@@ -522,6 +576,9 @@ int main(int argc, char **argv)
 		{"soc", required_argument, NULL, O_SOC},
 		{"fallback", no_argument, NULL, O_FALLBACK},
 		{"no-behaviour", no_argument, NULL, O_NO_BEHAVIOUR},
+		{"no-detect", no_argument, NULL, O_NO_DETECT},
+		{"no-audit", no_argument, NULL, O_NO_AUDIT},
+		{"no-inventory", no_argument, NULL, O_NO_INVENTORY},
 		{"user", required_argument, NULL, O_USER},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -532,6 +589,7 @@ int main(int argc, char **argv)
 	struct agent_list watch;
 	const char *conf = NULL, *mode = NULL, *state = NULL, *soc = NULL, *user = NULL;
 	int foreground = 0, check = 0, verbose = 0, fallback = 0, no_behaviour = 0;
+	int no_detect = 0, no_audit = 0, no_inventory = 0;
 	int ch, rc, status = 1;
 	char *s;
 
@@ -558,6 +616,9 @@ int main(int argc, char **argv)
 		case O_SOC: soc = optarg; break;
 		case O_FALLBACK: fallback = 1; break;
 		case O_NO_BEHAVIOUR: no_behaviour = 1; break;
+		case O_NO_DETECT: no_detect = 1; break;
+		case O_NO_AUDIT: no_audit = 1; break;
+		case O_NO_INVENTORY: no_inventory = 1; break;
 		case O_USER: user = optarg; break;
 		case 'h': usage(stdout); status = 0; goto out;
 		case 'V': printf("mamorid %s\n", MAMORI_VERSION); status = 0; goto out;
@@ -611,6 +672,12 @@ int main(int argc, char **argv)
 		c.fallback = AGENT_FALLBACK_YES;
 	if (no_behaviour)
 		c.behaviour = 0;
+	if (no_detect)
+		c.detect = 0;
+	if (no_audit)
+		c.audit = 0;
+	if (no_inventory)
+		c.inventory = 0;
 	if (watch.n) {
 		conf_list_free(&c.watch);
 		c.watch = watch;

@@ -142,6 +142,13 @@ mamorid_start() {
 		echo "deny_paths = $DENY_PATHS"
 		echo "[behaviour]"
 		echo "enabled = $behaviour"
+		# The exec path alone: detect, audit and inventory are part 8's.
+		echo "[detect]"
+		echo "enabled = no"
+		echo "[audit]"
+		echo "enabled = no"
+		echo "[inventory]"
+		echo "enabled = no"
 	} >"$conf"
 	echo "$name: $BIN/mamorid -d -f $conf --mode $mode --watch $MNT --state $WORK/$name.state --soc none" \
 		"(behaviour watch: $behaviour)" >>"$tmp/detail"

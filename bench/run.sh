@@ -250,4 +250,5 @@ BENCH_SPOOL_RATE="$spool_rate" bash "$(dirname "$0")/send.sh" "$BIN" || fail=1
 echo; bash "$(dirname "$0")/soc.sh" "$BIN" || fail=1
 echo; bash "$(dirname "$0")/gw.sh" "$BIN" || fail=1
 echo; bash "$(dirname "$0")/guard.sh" "$BIN" || fail=1
+echo; bash "$(dirname "$0")/device.sh" "$BIN" || fail=1
 exit "$fail"

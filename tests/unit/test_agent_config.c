@@ -139,6 +139,23 @@ static void check_defaults(const struct agent_conf *c)
 	assert_int_equal(c->scan_window_s, 10);
 	ASSERT_LIST(c->services, "telnetd", "sshd", "dropbear", "mamorid");
 	assert_int_equal(c->name_allow.n, 0);
+	assert_int_equal(c->detect, 1);
+	assert_int_equal(c->detect_interval_s, 60);
+	assert_null(c->profile);
+	assert_null(c->custom_file);
+	assert_null(c->custom_command);
+	assert_int_equal(c->custom_timeout_s, 5);
+	assert_int_equal(c->report_format, 0);
+	assert_int_equal(c->send_metrics, 0);
+	assert_int_equal(c->audit, 1);
+	assert_int_equal(c->audit_interval_s, 86400);
+	assert_null(c->credentials);
+	assert_int_equal(c->certs.n, 0);
+	assert_int_equal(c->cert_days, 30);
+	assert_int_equal(c->setuid_allow.n, 0);
+	assert_null(c->support_end);
+	assert_int_equal(c->inventory, 1);
+	assert_int_equal(c->inventory_interval_s, 3600);
 	assert_null(c->quarantine);
 	assert_int_equal(c->quarantine_max, 64LL << 20);
 	assert_int_equal(c->spool_max, 16LL << 20);
@@ -368,6 +385,18 @@ static void bad_files(void **state)
 		 "unknown key 'watchdog_devices' in section [agent]"},
 		{"mode = enforce\n", MM_EPARSE, 1, "unknown key 'mode' in section []"},
 		{"[agent\n", MM_EPARSE, 1, "not a [section], key = value, or comment line"},
+		/* detect, audit, inventory */
+		{"[detect]\nreport_format = json\n", MM_EINVALID, 2,
+		 "report_format: 'json' is not mamori, aws or aws-short"},
+		{"[detect]\nprofile = p.json\n", MM_EINVALID, 2,
+		 "profile: 'p.json' is not an absolute path"},
+		{"[detect]\ninterval = 0\n", MM_EPARSE, 2, "interval: 0 is out of range 1..86400"},
+		{"[audit]\n\nsupport_end = 2030-13-01\n", MM_EINVALID, 3,
+		 "support_end: '2030-13-01' is not a date YYYY-MM-DD"},
+		{"[audit]\ncertificates = /etc/a.pem cert.pem\n", MM_EINVALID, 2,
+		 "certificates: 'cert.pem' is not an absolute path"},
+		{"[inventory]\ninterval = 59\n", MM_EPARSE, 2,
+		 "interval: 59 is out of range 60..31536000"},
 	};
 	size_t i;
 
