@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "audit_int.h"
+#include "mamori/clock.h"
 #include "mamori/error.h"
 #include "mamori/log.h"
 
@@ -51,7 +52,7 @@ static const char *weak_key(EVP_PKEY *k, char *desc, size_t n)
 	case EVP_PKEY_EC:
 		if (EVP_PKEY_get_group_name(k, group, sizeof group, &gl) != 1)
 			audit_copy(group, sizeof group, "unknown");
-		snprintf(desc, n, "EC %s", group);
+		snprintf(desc, n, "EC %.60s", group);
 		if (strcmp(group, "prime256v1") == 0 || strcmp(group, "secp384r1") == 0 ||
 		    strcmp(group, "secp521r1") == 0 || strcmp(group, "P-256") == 0 ||
 		    strcmp(group, "P-384") == 0 || strcmp(group, "P-521") == 0)
@@ -69,23 +70,18 @@ static const char *weak_key(EVP_PKEY *k, char *desc, size_t n)
 	}
 }
 
-static int asn1_to_epoch(const ASN1_TIME *t, int64_t *out)
+/* notAfter as seconds since the epoch, and as text; 64-bit on every CPU
+ * (a device certificate often outlives 2038, and a 32-bit time_t). */
+static int asn1_to_epoch(const ASN1_TIME *t, int64_t *out, char when[32])
 {
 	struct tm tm;
 
 	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
 		return MM_EPARSE;
-	*out = (int64_t)timegm(&tm);
+	*out = mm_clock_timegm(&tm);
+	if (strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		audit_copy(when, 32, "?");
 	return 0;
-}
-
-static void date_text(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		audit_copy(out, 32, "?");
 }
 
 static void check_cert(struct audit_ctx *c, const char *path, const unsigned char *der,
@@ -104,8 +100,7 @@ static void check_cert(struct audit_ctx *c, const char *path, const unsigned cha
 		return;
 	}
 	X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof subj);
-	if (asn1_to_epoch(X509_get0_notAfter(x), &not_after) == 0) {
-		date_text(not_after, when);
+	if (asn1_to_epoch(X509_get0_notAfter(x), &not_after, when) == 0) {
 		if (not_after <= c->now)
 			audit_emit(c, "cert.expired", path,
 				   json_pack("{s:o, s:s, s:o}", "path", audit_jstr(path, 200),

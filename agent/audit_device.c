@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "audit_int.h"
+#include "mamori/clock.h"
 #include "mamori/error.h"
 #include "mamori/log.h"
 
@@ -69,27 +70,16 @@ static int osrel_get(const char *text, size_t len, const char *key, char *out, s
 /* "YYYY-MM-DD" to the first second of that day (UTC). 0 or MM_EPARSE. */
 static int parse_date(const char *s, int64_t *out)
 {
-	struct tm tm;
 	int y, m, d;
 	char tail;
 
 	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
 		return MM_EPARSE;
-	if (s[4] != '-' || s[7] != '-' || y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+	/* 2023-02-30 is not a date; 64-bit arithmetic keeps 2040 a date on
+	 * a CPU whose time_t ends in 2038. */
+	if (s[4] != '-' || s[7] != '-' || y < 1970 || d < 1 || d > mm_clock_mdays(y, m))
 		return MM_EPARSE;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	*out = (int64_t)timegm(&tm);
-	/* timegm normalises 2023-02-30 to March: a date that moved was not a date. */
-	{
-		time_t t = (time_t)*out;
-		struct tm back;
-
-		if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != m - 1)
-			return MM_EPARSE;
-	}
+	*out = mm_clock_days(y, m, d) * 86400;
 	return 0;
 }
 

@@ -18,7 +18,7 @@
 
 /* Filesystem magics (linux/magic.h) the policy knows by name. */
 #define POLICY_TMPFS_MAGIC 0x01021994L
-#define POLICY_RAMFS_MAGIC 0x858458f6L
+#define POLICY_RAMFS_MAGIC ((long)0x858458f6) /* f_type is an int on 32-bit CPUs */
 #define POLICY_OVERLAYFS_MAGIC 0x794c7630L
 
 /*

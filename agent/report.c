@@ -86,7 +86,8 @@ int report_time(int64_t ms, char out[32])
 	if (ms < 0 || ms > TIME_MS_MAX)
 		return MM_EINVAL;
 	t = (time_t)(ms / 1000);
-	if (!gmtime_r(&t, &tm))
+	/* A 32-bit time_t (armel, mipsel) ends in 2038: a later time is refused. */
+	if ((int64_t)t != ms / 1000 || !gmtime_r(&t, &tm))
 		return MM_EINVAL;
 	if (strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
 		return MM_EINVAL;

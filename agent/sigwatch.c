@@ -303,6 +303,39 @@ uint64_t sigwatch_lost(const struct sigwatch *s)
 }
 
 /* Copies n bytes at ring offset off, wrapping at the end of the ring. */
+/*
+ * The ring's head, read before the data it covers; and its tail, written
+ * after the data was read. A 32-bit CPU (armel, mipsel) has no 64-bit atomic
+ * load or store, so there, as the kernel's own tools do, the word is read
+ * and written plainly with a barrier beside it: its high half changes once
+ * every 4 GiB of samples.
+ */
+#if UINTPTR_MAX > 0xffffffffu
+static uint64_t ring_head(struct perf_event_mmap_page *mp)
+{
+	return __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+}
+
+static void ring_set_tail(struct perf_event_mmap_page *mp, uint64_t tail)
+{
+	__atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+}
+#else
+static uint64_t ring_head(struct perf_event_mmap_page *mp)
+{
+	uint64_t head = *(volatile uint64_t *)&mp->data_head;
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return head;
+}
+
+static void ring_set_tail(struct perf_event_mmap_page *mp, uint64_t tail)
+{
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	*(volatile uint64_t *)&mp->data_tail = tail;
+}
+#endif
+
 static void ring_copy(const struct sigwatch *s, const uint8_t *data, uint64_t off, void *dst,
 		      size_t n)
 {
@@ -328,7 +361,7 @@ int sigwatch_read(struct sigwatch *s, size_t i, void (*fn)(const struct sigwatch
 		return MM_EINVAL;
 	mp = s->cpu[i].map;
 	data = (const uint8_t *)s->cpu[i].map + s->page;
-	head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+	head = ring_head(mp);
 	tail = mp->data_tail;
 	while (tail < head) {
 		struct perf_event_header h;
@@ -362,6 +395,6 @@ int sigwatch_read(struct sigwatch *s, size_t i, void (*fn)(const struct sigwatch
 		}
 		tail += h.size;
 	}
-	__atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+	ring_set_tail(mp, tail);
 	return count;
 }

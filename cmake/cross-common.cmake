@@ -30,10 +30,6 @@ set(CMAKE_RANLIB ${MAMORI_CROSS_TRIPLET}-ranlib CACHE FILEPATH "")
 set(CMAKE_STRIP ${MAMORI_CROSS_TRIPLET}-strip CACHE FILEPATH "")
 set(CMAKE_SYSROOT "${MAMORI_CROSS_SYSROOT}")
 
-# armel (ARMv5) and 32-bit MIPS have no 64-bit atomic instructions: GCC calls
-# libatomic for them (the watch's perf ring buffer reads 64-bit head and tail).
-set(CMAKE_C_STANDARD_LIBRARIES "-latomic" CACHE STRING "Libraries linked into every program")
-
 # Headers and libraries only from the sysroot; programs (pkg-config) from the host.
 set(CMAKE_FIND_ROOT_PATH "${MAMORI_CROSS_SYSROOT}")
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)

@@ -12,6 +12,7 @@
 
 #include "mamori/buf.h"
 #include "mamori/error.h"
+#include "mamori/clock.h"
 #include "mamori/x1367.h"
 #include "x1367_int.h"
 
@@ -57,28 +58,6 @@ static int digits(const char *s, int n, int *v)
 	return 0;
 }
 
-static int days_in_month(int y, int m)
-{
-	static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return d[m - 1];
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static long long days_from_civil(int y, int m, int d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int mm_x1367_time_parse(const char *s, struct timespec *ts)
 {
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, exact = 1;
@@ -96,7 +75,7 @@ int mm_x1367_time_parse(const char *s, struct timespec *ts)
 			return MM_EPARSE;
 		exact = 0;
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	if (mo < 1 || mo > 12 || d < 1 || d > mm_clock_mdays(y, mo) || h > 23 || mi > 59 ||
 	    sec > 59)
 		return MM_EPARSE;
 	i = 19;
@@ -132,7 +111,7 @@ int mm_x1367_time_parse(const char *s, struct timespec *ts)
 	}
 	if (s[i] != '\0')
 		return MM_EPARSE;
-	secs = days_from_civil(y, mo, d) * 86400LL + h * 3600 + mi * 60 + sec -
+	secs = mm_clock_days(y, mo, d) * 86400LL + h * 3600 + mi * 60 + sec -
 	       sign * (oh * 3600 + om * 60);
 	/* A 32-bit time_t (armel, mipsel) ends in 2038: a later time is refused, not wrapped. */
 	if ((long long)(time_t)secs != secs)
