@@ -26,7 +26,6 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BIN=${1:-build-bench/bin}
-BIN=$(cd "$BIN" && pwd)
 FAST_S=${DEVICE_BENCH_FAST_S:-30}
 SLOW_S=${DEVICE_BENCH_SLOW_S:-60}
 PEER_N=${DEVICE_BENCH_PEER_N:-200}
@@ -37,6 +36,11 @@ TARGET_CPU_PCT=1
 # ticks PID: user + system ticks of PID and of its waited-for children.
 ticks() {
 	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13 + $14 + $15}'
+}
+
+# ns PID: nanoseconds PID's threads have run (schedstat), finer than ticks.
+ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'
 }
 
 # kb PID FIELD: a field of /proc/PID/status (VmRSS) or smaps_rollup (Pss), KiB.
@@ -120,25 +124,25 @@ inner() {
 	[ -n "$dev" ] || { echo "device.sh: no mamorid-device process" >&2; return 1; }
 	# The audit child has been reaped: its CPU is in the device's cutime.
 	echo "audit_and_first_sbom_ticks=$(ticks "$dev")" >>"$WORK/res"
-	t0=$(ticks "$dev")
+	t0=$(ns "$dev")
 	sleep "$FAST_S"
-	t1=$(ticks "$dev")
-	echo "fast_ticks=$((t1 - t0)) fast_s=$FAST_S" >>"$WORK/res"
+	t1=$(ns "$dev")
+	echo "fast_ns=$((t1 - t0)) fast_s=$FAST_S" >>"$WORK/res"
 	stop
 
 	# ---- a 10 s interval: the whole agent's share of a core, and memory ----
 	start slow 10 || return 1
 	sleep 2
 	local p all0=0 all1=0 rss=0 pss=0 each=""
-	for p in $(procs "$mpid"); do all0=$((all0 + $(ticks "$p"))); done
+	for p in $(procs "$mpid"); do all0=$((all0 + $(ns "$p"))); done
 	sleep "$SLOW_S"
 	for p in $(procs "$mpid"); do
-		all1=$((all1 + $(ticks "$p")))
+		all1=$((all1 + $(ns "$p")))
 		rss=$((rss + $(kb "$p" VmRSS)))
 		pss=$((pss + $(kb "$p" Pss)))
 		each+="$(cat /proc/"$p"/comm) VmRSS $(kb "$p" VmRSS) Pss $(kb "$p" Pss) RssAnon $(kb "$p" RssAnon); "
 	done
-	echo "slow_ticks=$((all1 - all0)) slow_s=$SLOW_S rss_kb=$rss pss_kb=$pss nprocs=$(procs "$mpid" | wc -l)" >>"$WORK/res"
+	echo "slow_ns=$((all1 - all0)) slow_s=$SLOW_S rss_kb=$rss pss_kb=$pss nprocs=$(procs "$mpid" | wc -l)" >>"$WORK/res"
 	echo "$each" >"$WORK/each"
 	cp "$WORK/slow.state/device/metrics.json" "$WORK/report.json" 2>/dev/null
 	stop
@@ -153,6 +157,7 @@ if [ "${1:-}" = --in-namespace ]; then
 fi
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$(cd "$BIN" && pwd)
 [ -x "$BIN/mamorid" ] || { echo "device.sh: no $BIN/mamorid" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "device.sh: mamorid needs root" >&2; exit 1; }
 WORK=$(mktemp -d "$BIN/../device-bench.XXXXXX")
@@ -177,13 +182,22 @@ for ((i = 0; i < $1; i++)); do
 	cat /proc/net/dev >/dev/null
 	ls /proc | grep -c "^[0-9]" >/dev/null
 done' _ "$PEER_N" 2>&1 >/dev/null | tail -n1 | awk '{print $1 + $2}')
+# What the benchmark measured must have worked: the last report is Device
+# Defender's, with the machine's listening sockets counted.
+if jq -e '.header.report_id > 0 and (.metrics.listening_tcp_ports.total | type) == "number"' \
+	"$WORK/report.json" >/dev/null 2>&1; then
+	echo "  report check: ok=aws-report tcp_listening=$(jq '.metrics.listening_tcp_ports.total' "$WORK/report.json")"
+else
+	echo "device.sh: STATE/device/metrics.json is not Device Defender's report"
+	exit 1
+fi
 res=$(cat "$WORK/res")
 get() { kv "$(grep "$1=" <<<"$res" | head -n1)" "$1"; }
-fast_ticks=$(get fast_ticks)
-slow_ticks=$(get slow_ticks)
-ms_per_interval=$(awk -v t="$fast_ticks" -v s="$FAST_S" -v hz="$HZ" 'BEGIN{printf "%.2f", t / hz * 1000 / s}')
-peer_ms=$(awk -v t="$peer_s" -v n="$PEER_N" 'BEGIN{printf "%.2f", t * 1000 / n}')
-pct=$(awk -v t="$slow_ticks" -v s="$SLOW_S" -v hz="$HZ" 'BEGIN{printf "%.3f", t / hz / s * 100}')
+fast_ns=$(get fast_ns)
+slow_ns=$(get slow_ns)
+ms_per_interval=$(awk -v t="$fast_ns" -v s="$FAST_S" 'BEGIN{printf "%.3f", t / 1e6 / s}')
+peer_ms=$(awk -v t="$peer_s" -v n="$PEER_N" 'BEGIN{printf "%.3f", t * 1000 / n}')
+pct=$(awk -v t="$slow_ns" -v s="$SLOW_S" 'BEGIN{printf "%.3f", t / 1e9 / s * 100}')
 audit_s=$(awk -v t="$(get audit_and_first_sbom_ticks)" -v hz="$HZ" 'BEGIN{printf "%.2f", t / hz}')
 rss=$(get rss_kb)
 pss=$(get pss_kb)

@@ -24,6 +24,7 @@ fail() { echo "FAIL: $*" >&2; cat "$out" >&2; exit 1; }
 BENCH_N=2000 BENCH_SEND_N=2000 SOC_BENCH_EVENTS=20000 BENCH_PASSES=1 BENCH_REPS=1 BENCH_TIMEOUT=60 \
   GW_BENCH_PACKETS=3000 GW_BENCH_DIR="$gwdir" \
   GUARD_BENCH_N=200 GUARD_BENCH_IDLE_S=1 GUARD_BENCH_FAPOLICYD=0 GUARD_BENCH_DIR="$guarddir" \
+  DEVICE_BENCH_FAST_S=3 DEVICE_BENCH_SLOW_S=5 DEVICE_BENCH_PEER_N=5 \
   bash "$src/bench/run.sh" "$bin" >"$out" 2>&1 ||
   fail "bench/run.sh exited $?"
 grep -q '^corpus: 2000 distinct RFC 5424 messages' "$out" || fail "corpus line"
@@ -84,4 +85,10 @@ grep -Eq '^  mamoridw check: ok=canary-reported denied_events=[1-9][0-9]* others
 grep -Eq '^\| mamorid enforce, cache hit +\| [0-9.]+ +\| [0-9.]+ +\| -?[0-9.]+ ' "$out" || fail "guard: cache hit row"
 grep -Eq '^\| mamorid enforce, every file new \(SHA-256\) +\| [0-9.]+ ' "$out" || fail "guard: every file new row"
 grep -Eq '^mamorid RSS, the sum of its 3 processes' "$out" || fail "guard: RSS line"
+# detect, audit and inventory: mamorid completed its first audit and SBOM,
+# wrote Device Defender's report, and the figures were printed.
+grep -Eq '^  report check: ok=aws-report tcp_listening=[0-9]+$' "$out" || fail "device: report check"
+grep -Eq "^CPU per metrics interval, mamorid's device process +[0-9.]+ ms" "$out" || fail "device: CPU row"
+grep -Eq '^memory, sum of PSS \(shared pages divided\) +[0-9.]+ MiB' "$out" || fail "device: PSS row"
+grep -Eq '^mamorid stripped, x86_64 +[0-9]+ bytes' "$out" || fail "device: stripped size row"
 echo "bench_smoke: all checks passed"
