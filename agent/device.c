@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -315,6 +316,20 @@ static void on_audit_finding(const struct audit_finding *af, void *arg)
 	send_finding(ar->d, &f);
 }
 
+/* path as seen from root ("/" + the rest), or NULL when it is not under root. */
+static const char *in_root(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (n == 1 && root[0] == '/')
+		return path;
+	if (strncmp(path, root, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+		return NULL;
+	return path[n] ? path + n : "/";
+}
+
 /* The child's whole life: audit, report, keep the result, exit. */
 static void audit_child(struct device *d)
 {
@@ -339,8 +354,10 @@ static void audit_child(struct device *d)
 	o.setuid_allow[i] = NULL;
 	o.firmware = c->firmware && c->firmware[0] ? c->firmware : NULL;
 	o.support_end = c->support_end;
-	o.state_dir = c->state;
-	o.conf_path = c->conf_path;
+	/* The audit reads everything inside the root: the agent's own folder
+	 * and file are judged when they are in the device's tree. */
+	o.state_dir = in_root(c->root, c->state);
+	o.conf_path = c->conf_path ? in_root(c->root, c->conf_path) : NULL;
 	o.listeners = 1;
 
 	ar.all = json_array();
@@ -457,6 +474,9 @@ out:
 		json_decref(parts[i]);
 	free(parts);
 	json_decref(bom);
+	/* A package database makes many small allocations; give the pages
+	 * back rather than keep them resident until the next look. */
+	malloc_trim(0);
 }
 
 /* ---- the loop ---- */

@@ -22,7 +22,7 @@ static const struct {
 	{"query", cmd_query, "ask mamori-soc's API: events, incidents, findings, devices"},
 	{"baseline", cmd_baseline, "the firmware baseline for mamorid's allowlist: build, check"},
 	{"metrics", cmd_metrics, "this device's Device Defender metrics, as mamorid gathers them"},
-	{"profile", cmd_profile, "security profiles for mamorid's detect: check, learn"},
+	{"profile", cmd_profile, "security profiles for mamorid's detect: check, learn, test"},
 	{"audit", cmd_audit, "audit a device or firmware root: credentials, services, certificates"},
 	{"inventory", cmd_inventory, "the device's CycloneDX SBOM"},
 };

@@ -80,9 +80,11 @@ expect "exec denials" "$(ev --event guard.exec.denied count)" 0
 expect "undecided execs" "$(ev --event guard.exec.undecided count)" 0
 expect "behaviour findings" "$(ev --prefix guard.behaviour. count)" 0
 expect "self-protection findings" "$(ev --prefix guard.self. count)" 0
-# What is there is the agent's own: start, stop, perhaps the feed and heartbeats.
+expect "profile violations" "$(ev --prefix detect. count)" 0
+# What is there is the agent's own: start, stop, perhaps the feed and heartbeats,
+# and what the device process learnt of the device (its audit and SBOM).
 extra=$(ev names | grep -vx -e guard.agent.start -e guard.agent.stop -e guard.agent.heartbeat \
-  -e guard.feed.loaded || true)
+  -e guard.feed.loaded -e audit.finding -e audit.completed -e inventory.sbom || true)
 [ -z "$extra" ] || fail "unexpected events: $extra"
 expect "starts" "$(ev --event guard.agent.start count)" 1
 expect "stops" "$(ev --event guard.agent.stop count)" 1
