@@ -235,14 +235,16 @@ static void on_change(const struct profile_change *ch, void *arg)
 	send_finding(d, &f);
 }
 
-static void write_report(struct device *d)
+/* prev is NULL on the first interval: the counters' change is then 0, not
+ * everything since boot. */
+static void write_report(struct device *d, const struct metrics *prev)
 {
 	json_t *o;
 
 	if (d->c->report_format == 0)
-		o = metrics_json(d->cur, d->prev);
+		o = metrics_json(d->cur, prev);
 	else
-		o = ddreport_json(d->cur, d->prev, (uint64_t)d->cur->time_ms,
+		o = ddreport_json(d->cur, prev, (uint64_t)d->cur->time_ms,
 				  d->c->report_format == 2);
 	if (!o) {
 		d->n[N_METRICS_ERRORS]++;
@@ -255,6 +257,7 @@ static void write_report(struct device *d)
 static void on_detect(evutil_socket_t fd, short what, void *arg)
 {
 	struct device *d = arg;
+	const struct metrics *prev;
 	struct metrics *t;
 	int rc;
 
@@ -267,14 +270,14 @@ static void on_detect(evutil_socket_t fd, short what, void *arg)
 	}
 	d->n[N_INTERVALS]++;
 	d->n[N_CUSTOM_DROPPED] = d->cur->custom_dropped;
+	prev = d->n[N_INTERVALS] > 1 ? d->prev : NULL;
 	if (d->profile) {
-		rc = profile_eval(d->profile, d->cur, d->n[N_INTERVALS] > 1 ? d->prev : NULL,
-				  on_change, d);
+		rc = profile_eval(d->profile, d->cur, prev, on_change, d);
 		d->n[N_IN_VIOLATION] = rc > 0 ? (uint64_t)rc : 0;
 	}
-	write_report(d);
+	write_report(d, prev);
 	if (d->c->send_metrics > 0 && d->n[N_INTERVALS] % (uint64_t)d->c->send_metrics == 0) {
-		json_t *o = metrics_json(d->cur, d->n[N_INTERVALS] > 1 ? d->prev : NULL);
+		json_t *o = metrics_json(d->cur, prev);
 
 		if (o)
 			send_doc(d, "detect.metrics", o);
