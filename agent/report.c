@@ -630,6 +630,18 @@ static void on_scan(struct reporter *r, int sock, int fd)
 			  (unsigned long long)r->n.replies_dropped);
 }
 
+/* A producer that did not say when gets the time of arrival, the same in
+ * the line and in the RFC 5424 header. */
+static void arrival_time(struct agent_finding *f)
+{
+	struct timespec now;
+
+	if (f->time_ms > 0 && f->time_ms <= TIME_MS_MAX)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	f->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 static void on_finding(struct reporter *r, int fd)
 {
 	const struct agent_finding *p = mm_ipc_payload(&r->m, AGENT_MSG_FINDING, sizeof *p);
@@ -652,13 +664,7 @@ static void on_finding(struct reporter *r, int fd)
 		return;
 	}
 	r->n.findings++;
-	/* A producer that did not say when gets the time of arrival, the same
-	 * in the line and in the RFC 5424 header. */
-	if (f.time_ms <= 0 || f.time_ms > TIME_MS_MAX) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		f.time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	}
+	arrival_time(&f);
 	if (fd >= 0) {
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 			file.size = st.st_size;
@@ -750,11 +756,7 @@ static void on_doc(struct reporter *r, int fd)
 		return;
 	}
 	r->n.docs++;
-	if (f.time_ms <= 0 || f.time_ms > TIME_MS_MAX) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		f.time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	}
+	arrival_time(&f);
 	emit(r, &f, NULL, doc);
 	json_decref(doc);
 }
