@@ -50,6 +50,7 @@
 #include "mamori/hash.h"
 #include "mamori/ipc.h"
 #include "mamori/log.h"
+#include "mamori/path.h"
 #include "mamori/sandbox.h"
 
 #include "agent.h"
@@ -181,33 +182,20 @@ out:
 	return rc;
 }
 
-/*
- * Replaces DIR/name with o's JSON text: written to a temporary file, synced
- * when sync is set, then renamed over the old one, so that a power cut
- * leaves the old file or the new one, never half of one.
- */
+/* Replaces DIR/name with o's JSON text (libmamori's mm_write_atomic: the
+ * old file or the new one, whole, whatever a power cut interrupts). */
 static int write_atomic(struct device *d, const char *name, json_t *o, int sync, size_t flags)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	FILE *f;
-	int rc = MM_EIO;
+	char path[PATH_MAX], *text;
+	int rc;
 
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", d->dir, name) >= sizeof path ||
-	    (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp", d->dir, name) >= sizeof tmp)
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", d->dir, name) >= sizeof path)
 		return MM_ETOOBIG;
-	if (!(f = fopen(tmp, "we")))
-		goto fail;
-	if (json_dumpf(o, f, flags) < 0 || fputc('\n', f) == EOF || fflush(f) != 0 ||
-	    (sync && fsync(fileno(f)) < 0)) {
-		fclose(f);
-		goto fail;
-	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0)
-		goto fail;
-	return 0;
-fail:
-	log_warn("%s", path);
-	unlink(tmp);
+	if (!(text = json_dumps(o, flags)))
+		return MM_ENOMEM;
+	if ((rc = mm_write_atomic(path, text, strlen(text), sync, 0644)) < 0)
+		log_warn("%s", path);
+	free(text);
 	return rc;
 }
 

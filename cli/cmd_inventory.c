@@ -25,6 +25,7 @@
 #include "mamori/error.h"
 #include "mamori/hash.h"
 #include "mamori/log.h"
+#include "mamori/path.h"
 
 #define SPLIT_MIN 512 /* a part smaller than this cannot hold the BOM's frame */
 
@@ -58,35 +59,25 @@ static int write_docs(FILE *f, json_t **docs, size_t n, size_t flags)
 	return 0;
 }
 
-/* FILE.tmp, fsync, rename: the old FILE stays until the new one is whole. */
+/* The documents into FILE through FILE.tmp, synced and renamed
+ * (mm_write_atomic): the old FILE stays until the new one is whole. */
 static int write_file(const char *path, json_t **docs, size_t n, size_t flags)
 {
-	char tmp[PATH_MAX];
-	FILE *f = NULL;
-	int fd, rc;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-		log_warnx("inventory: %s: path too long", path);
-		return MM_ETOOBIG;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		log_warn("inventory: %s", tmp);
-		if (fd >= 0)
-			close(fd);
-		return MM_EIO;
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		log_warn("inventory: %s", path);
+		return MM_ENOMEM;
 	}
 	rc = write_docs(f, docs, n, flags);
-	if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-		rc = MM_EIO;
-	if (fclose(f) != 0)
-		rc = MM_EIO;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = MM_EIO;
-	if (rc != 0) {
+	if (fclose(f) != 0 && rc == 0)
+		rc = MM_ENOMEM;
+	if (rc == 0 && (rc = mm_write_atomic(path, text, len, 1, 0644)) < 0)
 		log_warn("inventory: writing %s", path);
-		unlink(tmp);
-	}
+	free(text);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #include "detect.h"
 #include "mamori/error.h"
 #include "mamori/log.h"
+#include "mamori/path.h"
 
 #define INTERVAL_MAX 3600              /* seconds between two datapoints */
 #define LEARN_MAX_S (90LL * 24 * 3600) /* --for */
@@ -188,57 +189,23 @@ static int check(const char *path)
 
 /* ---- learn ---- */
 
-/* Writes doc to path.tmp, syncs it and renames it over path. */
+/* Writes doc to path through path.tmp, synced and renamed (mm_write_atomic). */
 static int write_atomic(const char *path, json_t *doc)
 {
-	char tmp[PATH_BYTES], *text = json_dumps(doc, JSON_INDENT(2));
-	size_t len, off = 0;
-	int fd = -1;
+	char *text = json_dumps(doc, JSON_INDENT(2));
+	size_t len;
+	int rc;
 
 	if (text == NULL) {
 		log_warnx("profile: out of memory");
 		return -1;
 	}
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-		log_warnx("profile: %s: path too long", path);
-		goto fail;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1) {
-		log_warn("profile: %s", tmp);
-		goto fail;
-	}
 	len = strlen(text);
 	text[len++] = '\n'; /* json_dumps' NUL becomes the last line's end */
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("profile: %s", tmp);
-			goto fail_unlink;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		log_warn("profile: %s", tmp);
-		goto fail_unlink;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
+	if ((rc = mm_write_atomic(path, text, len, 1, 0644)) < 0)
 		log_warn("profile: %s", path);
-		goto fail_unlink;
-	}
 	free(text);
-	return 0;
-fail_unlink:
-	unlink(tmp);
-fail:
-	if (fd != -1)
-		close(fd);
-	free(text);
-	return -1;
+	return rc < 0 ? -1 : 0;
 }
 
 static int learn(long long for_s, long interval, const char *out, const struct metrics_opts *o)

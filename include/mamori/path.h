@@ -17,6 +17,20 @@ extern "C" {
  * MM_EIO with errno set (ENOTDIR when a file stands in the way). */
 int mm_mkdir_p(const char *dir, unsigned mode);
 
+/*
+ * Replaces the file path with len bytes of data so that a crash or power
+ * cut leaves either the old file or the new one whole, never a part: the
+ * bytes go to "PATH.tmp" (created with mode, not through a symlink), are
+ * synced when sync is set, and the temporary file is renamed over path.
+ * On failure the temporary file is removed and path is as it was.
+ * Returns 0, MM_ETOOBIG (path too long), MM_EIO with errno set.
+ *
+ *	if (mm_write_atomic("/var/lib/mamori/device/sbom.json", text, len, 1, 0644) < 0)
+ *		log_warn("sbom");
+ */
+#include <stddef.h>
+int mm_write_atomic(const char *path, const void *data, size_t len, int sync, unsigned mode);
+
 #ifdef __cplusplus
 }
 #endif
