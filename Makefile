@@ -47,7 +47,7 @@ cross: deps
 	@bash scripts/cross.sh
 
 fuzz-build: deps
-	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMAMORI_WERROR=ON \
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMAMORI_WERROR=ON \
 		-DMAMORI_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 

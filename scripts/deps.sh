@@ -35,6 +35,8 @@ pkgs=(
   gcc-arm-linux-gnueabi             # make cross: armel (ARMv5TE, soft float)
   gcc-mipsel-linux-gnu              # make cross: mipsel (MIPS32R2)
   qemu-user-static                  # make cross: the unit tests run under qemu-arm/-mipsel
+  libtlsh-dev                       # mamori-trap: TLSH of captured files
+  asciinema                         # mamori-trap's tests replay its session recordings
 )
 
 missing=()
