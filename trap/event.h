@@ -85,6 +85,18 @@ int trap_events_emit(struct trap_events *e, const struct trap_session_id *s, con
 int trap_events_auth_failed(struct trap_events *e, const struct trap_session_id *s,
 			    const char *username);
 
+/*
+ * Any bytes as a JSON string: valid UTF-8 is kept, and each maximal
+ * invalid subsequence becomes U+FFFD, as Python's (Cowrie's, asciinema's)
+ * "replace" decoding does; NUL is kept (escaped by jansson). What a
+ * session builds from an attacker's bytes (input, username, password)
+ * goes through this, since jansson refuses strings that are not UTF-8.
+ * Returns a new reference, or NULL (no memory).
+ *
+ *	json_object_set_new(ev, "input", trap_json_text(line, len));
+ */
+json_t *trap_json_text(const void *data, size_t len);
+
 struct trap_events_stats {
 	uint64_t lines, spooled, refused, errors;
 };
