@@ -24,6 +24,10 @@
  * negative errno values (-ENOENT, -ENOTDIR, -EISDIR, -EEXIST, -ENOSPC,
  * -ENOTEMPTY, -EACCES, -ELOOP, -ENAMETOOLONG, -EINVAL) so that the applets
  * print what BusyBox prints for them (strerror's words).
+ *
+ * Writes under a mount point that the persona's proc/mounts lists with
+ * the "ro" option (the squashfs root of most devices) fail with -EROFS
+ * ("Read-only file system"), as they do on the device.
  */
 #ifndef TRAP_FS_H
 #define TRAP_FS_H
@@ -72,7 +76,12 @@ struct trap_fs;
  * Loads root (a directory) into a base. Owners and modes come from the
  * stored files unless root/../fs.meta lists "PATH MODE UID GID" lines
  * (octal mode) that override them (git keeps neither owners nor most
- * modes). busybox_path ("/bin/busybox") is made TRAP_FS_GEN_ELF with elf;
+ * modes). A MODE with file type bits (020666: a character device,
+ * 040755: a directory) makes the entry when root/ lacks it, so that git
+ * need not keep empty directories or device nodes; a line "@mtime EPOCH"
+ * gives the time of the stored files (the firmware's build), while the
+ * entries under mounts of a volatile kind (tmpfs, proc, sysfs, jffs2 ...)
+ * get boot_time. busybox_path ("/bin/busybox") is made TRAP_FS_GEN_ELF with elf;
  * applets (NUL-separated names, napplets of them) become symbolic links to
  * it in bin/, sbin/, usr/bin/ or usr/sbin/ as applet_dirs says (one
  * "name dir" pair per line; an applet not listed goes to bin/). boot_time
@@ -157,5 +166,22 @@ const uint8_t *trap_fs_own(struct trap_fs *fs, const char *cwd, const char *path
 /* Fills an ELF header and program header for elf into out (at most 128
  * bytes); returns the length. Used by the base and by the tests. */
 size_t trap_fs_elf_header(const struct trap_fs_elf *elf, uint8_t *out);
+
+/* The bytes of the generated binary for elf at offset off: the header,
+ * then a deterministic body (the same bytes at every read). */
+void trap_fs_elf_read(const struct trap_fs_elf *elf, uint64_t off, uint8_t *buf, size_t len);
+
+/*
+ * Rewrites the stored regular files of a base before it is shared (the
+ * persona fills its per-instance placeholders): fn gets each file's
+ * absolute path and bytes and returns 0 to keep them, 1 with *out (malloc'd,
+ * taken over) and *outlen to replace them, or a negative MM_ error that
+ * stops the walk and is returned. The base stays within its bound
+ * (MM_ETOOBIG past it).
+ */
+int trap_fs_base_rewrite(struct trap_fs_base *b,
+			 int (*fn)(void *arg, const char *path, const uint8_t *data, size_t len,
+				   uint8_t **out, size_t *outlen),
+			 void *arg);
 
 #endif
