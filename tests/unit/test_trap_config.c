@@ -255,12 +255,52 @@ static void missing_file(void **state)
 	trap_config_free(&c);
 }
 
+/* data/mamori-trap.conf says it holds the defaults: loading it changes nothing. */
+static void shipped_file(void **state)
+{
+	struct trap_config d, c;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(trap_config_init(&d), 0);
+	assert_int_equal(trap_config_init(&c), 0);
+	if (trap_config_load(&c, MAMORI_SRCDIR "/data/mamori-trap.conf", err, sizeof err) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.listen, d.listen);
+	assert_string_equal(c.dir, d.dir);
+	assert_string_equal(c.persona, d.persona);
+	assert_string_equal(c.user, d.user);
+	assert_int_equal(c.port, d.port);
+	assert_int_equal(c.accept, d.accept);
+	assert_int_equal(c.accept_after, d.accept_after);
+	assert_int_equal(c.max_attempts, d.max_attempts);
+	assert_int_equal(c.max_sessions, d.max_sessions);
+	assert_int_equal(c.per_address, d.per_address);
+	assert_int_equal(c.rate_per_address, d.rate_per_address);
+	assert_int_equal(c.max_addresses, d.max_addresses);
+	assert_int_equal(c.idle_timeout, d.idle_timeout);
+	assert_int_equal(c.session_timeout, d.session_timeout);
+	assert_int_equal(c.max_line, d.max_line);
+	assert_int_equal(c.max_fs, d.max_fs);
+	assert_int_equal(c.max_output, d.max_output);
+	assert_int_equal(c.max_output_queue, d.max_output_queue);
+	assert_int_equal(c.capture_max_bytes, d.capture_max_bytes);
+	assert_int_equal(c.capture_max_file, d.capture_max_file);
+	assert_int_equal(c.record, d.record);
+	assert_int_equal(c.record_max_bytes, d.record_max_bytes);
+	assert_int_equal(c.spool_max, d.spool_max);
+	assert_string_equal(c.url, TRAP_DEFAULT_URL);
+	trap_config_free(&c);
+	trap_config_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults),	cmocka_unit_test(every_key),
 		cmocka_unit_test(bad_values),	cmocka_unit_test(accept_words),
 		cmocka_unit_test(check_command_line), cmocka_unit_test(missing_file),
+		cmocka_unit_test(shipped_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
