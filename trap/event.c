@@ -230,6 +230,82 @@ static int put(json_t *o, const char *key, json_t *v)
 	return v == NULL || json_object_set_new(o, key, v) != 0 ? MM_ENOMEM : 0;
 }
 
+/* A member as text for a message: a string as it is, a number in
+ * decimal (seconds without their fraction), "" when absent. */
+static const char *member(const json_t *ev, const char *key, char *buf, size_t n)
+{
+	const json_t *v = json_object_get(ev, key);
+
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, n, "%lld", (long long)json_real_value(v));
+	else
+		snprintf(buf, n, "%s", "");
+	return buf;
+}
+
+/*
+ * Cowrie's "message" for the events that have one in Cowrie, worded as
+ * Cowrie words it, when the session gave none: tools that show Cowrie's
+ * messages then show the trap's the same way. Returns NULL for an event
+ * without one (or no memory).
+ */
+static json_t *cowrie_message(const char *eventid, const struct trap_session_id *s,
+			      const json_t *ev)
+{
+	char msg[8192], b1[32], b2[32], b3[32];
+	const char *url, *dest;
+
+	msg[0] = '\0';
+	if (strcmp(eventid, "cowrie.session.connect") == 0 && s != NULL)
+		snprintf(msg, sizeof msg, "New connection: %s:%u (%s:%u) [session: %s]", s->src_ip,
+			 s->src_port, s->dst_ip, s->dst_port, s->session);
+	else if (strcmp(eventid, "cowrie.client.size") == 0)
+		snprintf(msg, sizeof msg, "Terminal Size: %s %s",
+			 member(ev, "width", b1, sizeof b1), member(ev, "height", b2, sizeof b2));
+	else if (strcmp(eventid, "cowrie.login.success") == 0 ||
+		 strcmp(eventid, "cowrie.login.failed") == 0)
+		snprintf(msg, sizeof msg, "login attempt [%s/%s] %s",
+			 member(ev, "username", b1, sizeof b1), member(ev, "password", b2, sizeof b2),
+			 eventid[13] == 's' ? "succeeded" : "failed");
+	else if (strcmp(eventid, "cowrie.command.input") == 0)
+		snprintf(msg, sizeof msg, "CMD: %s", member(ev, "input", b1, sizeof b1));
+	else if (strcmp(eventid, "cowrie.command.failed") == 0)
+		snprintf(msg, sizeof msg, "Command not found: %s", member(ev, "input", b1, sizeof b1));
+	else if (strcmp(eventid, "cowrie.session.file_download") == 0) {
+		url = member(ev, "url", b1, sizeof b1);
+		dest = member(ev, "destfile", b2, sizeof b2);
+		/* A file the shell wrote has its own path as url, as Cowrie's
+		 * redirections do. */
+		if (strcmp(url, dest) == 0)
+			snprintf(msg, sizeof msg, "Saved redir contents with SHA-256 %s to %s",
+				 member(ev, "shasum", b3, sizeof b3),
+				 json_is_string(json_object_get(ev, "outfile"))
+				     ? json_string_value(json_object_get(ev, "outfile"))
+				     : url);
+		else
+			snprintf(msg, sizeof msg, "Downloaded URL (%s) with SHA-256 %s to %s", url,
+				 member(ev, "shasum", b3, sizeof b3),
+				 json_is_string(json_object_get(ev, "outfile"))
+				     ? json_string_value(json_object_get(ev, "outfile"))
+				     : dest);
+	} else if (strcmp(eventid, "cowrie.session.file_download.failed") == 0)
+		snprintf(msg, sizeof msg, "Attempt to download file(s) from URL (%s) failed",
+			 member(ev, "url", b1, sizeof b1));
+	else if (strcmp(eventid, "cowrie.log.closed") == 0)
+		snprintf(msg, sizeof msg, "Closing TTY Log: %s", member(ev, "ttylog", b1, sizeof b1));
+	else if (strcmp(eventid, "cowrie.session.closed") == 0)
+		snprintf(msg, sizeof msg, "Connection lost after %s seconds",
+			 member(ev, "duration", b1, sizeof b1));
+	if (msg[0] == '\0')
+		return NULL;
+	/* A cut at the buffer's end may split a character: U+FFFD then. */
+	return trap_json_text(msg, strlen(msg));
+}
+
 /* Builds the whole event: the common members, ev's own, then attack. */
 static int build(struct trap_events *e, const struct trap_session_id *s, const char *eventid,
 		 const char *name, json_t *ev, json_t **out)
@@ -264,6 +340,9 @@ static int build(struct trap_events *e, const struct trap_session_id *s, const c
 		if (json_object_set(o, key, v) != 0)
 			goto fail;
 	}
+	if (json_object_get(o, "message") == NULL &&
+	    (v = cowrie_message(eventid, s, ev)) != NULL && put(o, "message", v) < 0)
+		goto fail;
 	if ((attack = json_array()) == NULL)
 		goto fail;
 	json_array_foreach(json_object_get(ev, "attack"), i, v)

@@ -382,34 +382,44 @@ static void test_emit(void **state)
 		const char *eventid, *name;
 		const char *members; /* the event's own members, as JSON */
 		const char *attack;
+		const char *message; /* NULL: none */
 	} t[] = {
-		{"cowrie.session.connect", "trap.session.connect",
-		 "{\"message\":\"New connection: 192.0.2.7:50123 (198.51.100.2:23) [session: "
-		 "0123456789ab]\"}",
-		 ""},
-		{"cowrie.client.size", "trap.client.size", "{\"width\":80,\"height\":24}", ""},
+		{"cowrie.session.connect", "trap.session.connect", "{}", "",
+		 "New connection: 192.0.2.7:50123 (198.51.100.2:23) [session: 0123456789ab]"},
+		{"cowrie.client.size", "trap.client.size", "{\"width\":80,\"height\":24}", "",
+		 "Terminal Size: 80 24"},
+		/* A message the session gives is kept. */
 		{"cowrie.login.failed", "trap.login.failed",
-		 "{\"username\":\"root\",\"password\":\"xc3511\",\"message\":\"login attempt "
-		 "[root/xc3511] failed\"}",
-		 "T1110.001"},
+		 "{\"username\":\"root\",\"password\":\"xc3511\",\"message\":\"as given\"}",
+		 "T1110.001", "as given"},
 		{"cowrie.login.success", "trap.login.success",
-		 "{\"username\":\"root\",\"password\":\"vizxv\"}", "T1078.001"},
+		 "{\"username\":\"root\",\"password\":\"vizxv\"}", "T1078.001",
+		 "login attempt [root/vizxv] succeeded"},
 		/* The session's own ids come first and are not repeated. */
 		{"cowrie.command.input", "trap.command.input",
 		 "{\"input\":\"cat /proc/cpuinfo\",\"attack\":[\"T1082\",\"T1059.004\"]}",
-		 "T1082,T1059.004"},
+		 "T1082,T1059.004", "CMD: cat /proc/cpuinfo"},
+		{"cowrie.command.failed", "trap.command.failed", "{\"input\":\"/bin/busybox MIRAI\"}",
+		 "T1059.004", "Command not found: /bin/busybox MIRAI"},
 		{"cowrie.session.file_download", "trap.session.file_download",
 		 "{\"url\":\"http://192.0.2.1/x.arm\",\"outfile\":\"downloads/ab\",\"shasum\":\"ab\","
 		 "\"destfile\":\"/tmp/x\",\"size\":4}",
-		 "T1105"},
+		 "T1105", "Downloaded URL (http://192.0.2.1/x.arm) with SHA-256 ab to downloads/ab"},
+		{"cowrie.session.file_download", "trap.session.file_download",
+		 "{\"url\":\"/tmp/.t\",\"outfile\":\"downloads/cd\",\"shasum\":\"cd\","
+		 "\"destfile\":\"/tmp/.t\"}",
+		 "T1105", "Saved redir contents with SHA-256 cd to downloads/cd"},
 		{"cowrie.session.file_download.failed", "trap.session.download.failed",
-		 "{\"url\":\"http://192.0.2.1/x.arm\"}", "T1105"},
+		 "{\"url\":\"http://192.0.2.1/x.arm\"}", "T1105",
+		 "Attempt to download file(s) from URL (http://192.0.2.1/x.arm) failed"},
 		{"cowrie.log.closed", "trap.log.closed",
-		 "{\"ttylog\":\"tty/0123456789ab.cast\",\"size\":1000,\"duration\":3.5}", ""},
-		{"trap.session.limit", "trap.session.limit", "{\"reason\":\"idle\"}", ""},
+		 "{\"ttylog\":\"tty/0123456789ab.cast\",\"size\":1000}", "",
+		 "Closing TTY Log: tty/0123456789ab.cast"},
+		{"trap.session.limit", "trap.session.limit", "{\"reason\":\"idle\"}", "", NULL},
 		/* Members of the common set are the trap's, whatever ev says. */
 		{"cowrie.session.closed", "trap.session.closed",
-		 "{\"duration\":12.0,\"session\":\"forged\",\"protocol\":\"ssh\"}", ""},
+		 "{\"duration\":12.5,\"session\":\"forged\",\"protocol\":\"ssh\"}", "",
+		 "Connection lost after 12 seconds"},
 	};
 	struct trap_events_opts o = {0};
 	struct trap_events_stats st;
@@ -454,6 +464,10 @@ static void test_emit(void **state)
 				    json_string_value(json_object_get(j, "timestamp")), 23);
 		joined(json_object_get(j, "attack"), got, sizeof got);
 		assert_string_equal(got, t[i].attack);
+		if (t[i].message)
+			expect_str(j, "message", t[i].message);
+		else
+			assert_null(json_object_get(j, "message"));
 		json_object_foreach(want, key, v) {
 			if (strcmp(key, "attack") == 0 || strcmp(key, "session") == 0 ||
 			    strcmp(key, "protocol") == 0)
