@@ -88,4 +88,13 @@ int trap_exec_status(const struct trap_exec *x);
 /* The current directory (absolute). */
 const char *trap_exec_cwd(const struct trap_exec *x);
 
+/*
+ * `mamori-trap --shell [--persona NAME] [--personas DIR] [--seed N]
+ * [--no-prompt]`: the emulation on standard input and output, for persona
+ * authors and the differential test. Loads the persona, runs each line of
+ * standard input with trap_exec_line and writes what it prints. Returns
+ * the exit status for main() (the last command's, as a shell's).
+ */
+int trap_shell_main(int argc, char **argv);
+
 #endif
