@@ -19,7 +19,10 @@
  *              applets (space-separated: what `busybox` lists and what the
  *              shell finds), applet_dirs (space-separated name:dir pairs),
  *              boot_age (seconds the device has been up when the trap starts),
- *              users (for ps and ls: root=0 ...)
+ *              users (for ps and ls: root=0 ...), bogomips (the model's
+ *              nominal BogoMIPS; each instance's {{bogomips}} is within 2%)
+ * Values may be quoted ("# ") to keep leading or trailing blanks. In
+ * banner, login_prompt and motd, {{hostname}} is the instance's host name.
  * Escapes in values: \n \r \t \\ \e (ESC) \xHH.
  *
  * Each instance varies what a fleet of the same product varies: the host
@@ -53,6 +56,7 @@ struct trap_persona {
 	char *ps;                /* ps.txt's lines after the header */
 	time_t boot_time;        /* now - boot_age at load */
 	struct trap_fs_base *base;
+	char *users;             /* "root=0 daemon=1 ...": names of uids for ls and ps */
 };
 
 /*
