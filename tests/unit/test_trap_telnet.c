@@ -47,8 +47,8 @@ static const struct tcase cases[] = {
 	{"0xff CR is not CR", 0, B("\xff\xff\0"), B("\xff\0"), B(""), 0, 0, "", 0, 0},
 	{"CR, a command, NUL", 0, B("x\r\xff\xf1\0y"), B("x\ry"), B(""), 0, 0, "", 1, 0},
 	{"two-byte commands are dropped", 0,
-	 B("a\xff\xf1" "b\xff\xf2\xff\xf3\xff\xf4\xff\xf5" "c\xff\xf6\xff\xf7\xff\xf8\xff\xf9\xff\xef"
-	   "d\xff\xf0"),
+	 B("a\xff\xf1" "b\xff\xf2\xff\xf3\xff\xf4\xff\xf5"
+	   "c\xff\xf6\xff\xf7\xff\xf8\xff\xf9\xff\xef" "d\xff\xf0"),
 	 B("abcd"), B(""), 0, 0, "", 11, 0},
 	{"IAC before a non-command byte drops both", 0, B("a\xffxb"), B("ab"), B(""), 0, 0, "", 1,
 	 0},
@@ -440,8 +440,8 @@ static void test_conversations(void **state)
 			const struct turn *w = &c->turns[turn];
 
 			if (n != w->len || memcmp(said, w->b, n) != 0)
-				fail_msg("%s: turn %zu differs (%zu bytes, want %zu)", c->name, turn,
-					 n, w->len);
+				fail_msg("%s: turn %zu differs (%zu bytes, want %zu)", c->name,
+					 turn, n, w->len);
 			if (n == 0)
 				break; /* converged where the table says */
 			assert_true(++turn < TURNS_MAX);
