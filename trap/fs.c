@@ -1511,6 +1511,11 @@ int trap_fs_open_write(struct trap_fs *fs, const char *cwd, const char *path, in
 			if ((rc = materialize(fs, e)) < 0)
 				return rc;
 		} else {
+			/* Truncated: its bytes go back to the bound. */
+			fs->used -= e->cap;
+			free(e->data);
+			e->data = NULL;
+			e->cap = 0;
 			e->src = NULL;
 			e->len = 0;
 		}
@@ -1860,6 +1865,15 @@ int trap_fs_copy(struct trap_fs *fs, const char *cwd, const char *from, const ch
 	fill_stat(fs, &fr, &st);
 	if ((rc = trap_fs_open_write(fs, "/", tr.path, 0, st.mode, &id)) < 0)
 		return rc;
+	/* The size is known: hold exactly that (as much as fits), not the
+	 * doubling slack of a file that grows by appends. */
+	if (fr.type == TRAP_FS_REG && st.size > 0 && id != 0) {
+		struct oent *e = ov_by_id(fs, id);
+		size_t room = fs->max > fs->used ? fs->max - fs->used : 0;
+
+		if (e && ov_reserve(fs, e, (size_t)st.size < room ? (size_t)st.size : room) < 0)
+			return -ENOSPC;
+	}
 	for (;;) {
 		ssize_t n = trap_fs_read(fs, "/", fr.path, off, chunk, sizeof chunk);
 
@@ -1969,7 +1983,8 @@ int trap_fs_list(struct trap_fs *fs, const char *cwd, const char *path,
 			rc = -ENOMEM;
 			goto out;
 		}
-	qsort(l, n, sizeof *l, lent_cmp);
+	if (n)
+		qsort(l, n, sizeof *l, lent_cmp);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = fn(arg, l[i].name, &l[i].st);
 out:
