@@ -561,8 +561,11 @@ static void shell_line(struct trap_session *s, const char *line, size_t len)
 	mm_buf_init(&out, (size_t)srv->cfg->max_output + 4096);
 	rc = trap_exec_line(s->x, line, len, &out);
 	term_out(s, out.data, out.len);
-	failed = trap_exec_status(s->x) == 127 ||
-		 (out.data && (strstr(out.data, ": not found") || strstr(out.data, "applet not found")));
+	/* $? is 127 only for a command not found; exit keeps the last one. */
+	failed = rc != TRAP_EXEC_EXIT && trap_exec_status(s->x) == 127;
+	if (rc != TRAP_EXEC_EXIT && out.data &&
+	    (strstr(out.data, ": not found") || strstr(out.data, "applet not found")))
+		failed = 1;
 	if (!is_blank(line, len) && (ev = json_object())) {
 		json_object_set_new(ev, "input", trap_json_text(line, len));
 		if (s->line_attack)
@@ -825,11 +828,17 @@ static void session_destroy(struct trap_session *s)
 	free(s);
 }
 
-/* The end of every callback: send, read again or not, or go. */
+/* The end of every callback: send, process what waited while the queue
+ * allows (each turn consumes waiting input, so this ends), read again or
+ * not, or go. */
 static void settle(struct trap_session *s)
 {
-	if (!s->dead)
+	while (!s->dead) {
 		flush(s);
+		if (s->dead || s->pending.len == 0 || !can_process(s))
+			break;
+		run_pending(s);
+	}
 	if (!s->dead)
 		update_reading(s);
 	if (s->dead)
@@ -878,9 +887,6 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	flush(s);
-	if (!s->dead)
-		run_pending(s);
 	settle(s);
 }
 
@@ -910,7 +916,6 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		timeout(s, "idle");
 	} else if (s->state == S_DELAY && now >= s->delay_until_ms) {
 		delay_done(s);
-		run_pending(s);
 	}
 	if (!s->dead)
 		arm_timer(s);

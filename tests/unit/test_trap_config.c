@@ -62,7 +62,7 @@ static void every_key(void **state)
 			   "listen = ::1\n"
 			   "port = 23\n"
 			   "dir = /srv/trap\n"
-			   "persona = camera-arm\n"
+			   "persona = ipcam-arm\n"
 			   "personas = /srv/personas\n"
 			   "seed = 12345\n"
 			   "user = trap\n"
@@ -112,7 +112,7 @@ static void every_key(void **state)
 	assert_string_equal(c.listen, "::1");
 	assert_int_equal(c.port, 23);
 	assert_string_equal(c.dir, "/srv/trap");
-	assert_string_equal(c.persona, "camera-arm");
+	assert_string_equal(c.persona, "ipcam-arm");
 	assert_string_equal(c.personas, "/srv/personas");
 	assert_int_equal(c.seed, 12345);
 	assert_string_equal(c.user, "trap");
