@@ -18,13 +18,16 @@
 #   GW_BENCH_PACKETS packets in mamori-gw's pcap (default 1000000; bench/gw.sh)
 #   GUARD_BENCH_N   execs per run of the exec guard's benchmark (default 20000;
 #                   bench/guard.sh, which lists its other knobs)
+#   TRAP_BENCH_IDLE idle telnet sessions held by mamori-trap (default 10000;
+#                   bench/trap.sh, which lists its other knobs)
 #
 # Only 127.0.0.1 is used. Every process started here is stopped on exit.
 # Exit status: 0, or 1 when mamori itself failed (a corpus message that does
 # not parse or validate, a receiver that lost or mangled records, a spool
 # record read back different, `mamori send` losing, repeating or changing an
 # event, mamori-gw -r missing or adding a record, mamorid not refusing a
-# program in its feed or refusing the benchmark's program). Speed never
+# program in its feed or refusing the benchmark's program, mamori-trap
+# dropping an idle session or failing a login or Mirai-style session). Speed never
 # decides the exit status; a failing peer (rsyslog, tshark, fapolicyd) is
 # reported only.
 set -uo pipefail
@@ -251,4 +254,5 @@ echo; bash "$(dirname "$0")/soc.sh" "$BIN" || fail=1
 echo; bash "$(dirname "$0")/gw.sh" "$BIN" || fail=1
 echo; bash "$(dirname "$0")/guard.sh" "$BIN" || fail=1
 echo; bash "$(dirname "$0")/device.sh" "$BIN" || fail=1
+echo; bash "$(dirname "$0")/trap.sh" "$BIN" || fail=1
 exit "$fail"

@@ -9,7 +9,9 @@
 # traffic exactly the records of its error responses, each valid, and the
 # exec guard's benchmark ran a small static program 200 times each way with
 # no guard and under mamorid in enforce mode without one refusal, while
-# mamorid refused and reported (with its hash) the one program in its feed.
+# mamorid refused and reported (with its hash) the one program in its feed,
+# and mamori-trap held 200 idle telnet sessions at the login prompt and
+# served logins and Mirai-style sessions for 2 s each without a failure.
 # fapolicyd is left out here: it is installed and run by `make bench` alone.
 # It reads what the benchmarks verified, never how fast they were.
 set -euo pipefail
@@ -25,6 +27,7 @@ BENCH_N=2000 BENCH_SEND_N=2000 SOC_BENCH_EVENTS=20000 BENCH_PASSES=1 BENCH_REPS=
   GW_BENCH_PACKETS=3000 GW_BENCH_DIR="$gwdir" \
   GUARD_BENCH_N=200 GUARD_BENCH_IDLE_S=1 GUARD_BENCH_FAPOLICYD=0 GUARD_BENCH_DIR="$guarddir" \
   DEVICE_BENCH_FAST_S=3 DEVICE_BENCH_SLOW_S=5 DEVICE_BENCH_PEER_N=5 \
+  TRAP_BENCH_IDLE=200 TRAP_BENCH_PEER_IDLE=20 TRAP_BENCH_SECONDS=2 TRAP_BENCH_CLIENTS=4 \
   bash "$src/bench/run.sh" "$bin" >"$out" 2>&1 ||
   fail "bench/run.sh exited $?"
 grep -q '^corpus: 2000 distinct RFC 5424 messages' "$out" || fail "corpus line"
@@ -91,4 +94,13 @@ grep -Eq '^  report check: ok=aws-report tcp_listening=[0-9]+$' "$out" || fail "
 grep -Eq "^CPU per metrics interval, mamorid's device process +[0-9.]+ ms" "$out" || fail "device: CPU row"
 grep -Eq '^memory, sum of PSS \(shared pages divided\) +[0-9.]+ MiB' "$out" || fail "device: PSS row"
 grep -Eq '^mamorid stripped, x86_64 +[0-9]+ bytes' "$out" || fail "device: stripped size row"
+# The telnet honeypot: every idle session got the prompt and was still held,
+# a login beside them worked, and the rate runs completed sessions with no
+# failure; the table was printed with the peer's column.
+grep -Eq '^\| idle sessions: prompted/opened, open, login +\| 200/200 200 yes ' "$out" ||
+  fail "trap: mamori-trap did not hold the 200 idle sessions"
+grep -Eq '^  mamori-trap login: done=[1-9][0-9]* failed=0 ' "$out" || fail "trap: the logins/s run failed sessions"
+grep -Eq '^  mamori-trap mirai: done=[1-9][0-9]* failed=0 ' "$out" || fail "trap: the Mirai-style run failed sessions"
+grep -Eq '^\| memory per idle session, RSS +\| [0-9.]+ KiB ' "$out" || fail "trap: memory row"
+grep -Eq '^\| Cowrie ' "$out" || fail "trap: the Cowrie row"
 echo "bench_smoke: all checks passed"

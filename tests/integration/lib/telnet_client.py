@@ -98,11 +98,15 @@ class TelnetClient:
         plain = bytearray()
         i, n = 0, len(data)
         while i < n:
-            b = data[i]
-            if b != IAC:
-                plain.append(b)
-                i += 1
-                continue
+            # Plain data up to the next IAC in one piece (a binary sent
+            # through cat is megabytes).
+            k = data.find(b"\xff", i)
+            if k < 0:
+                plain += data[i:]
+                break
+            if k > i:
+                plain += data[i:k]
+                i = k
             if i + 1 >= n:
                 self._pend = bytearray(data[i:])
                 break
