@@ -200,15 +200,14 @@ static void wire_out(struct trap_session *s, const void *p, size_t len)
 		session_close(s, "error");
 }
 
-/* Terminal text: recorded as it is, sent escaped (0xFF doubled, LF made CR LF). */
+/* Terminal text: sent escaped (0xFF doubled, LF made CR LF), and recorded
+ * as the terminal shows it (with the CR LF, without the doubling). */
 static void term_out(struct trap_session *s, const void *p, size_t len)
 {
 	const uint8_t *in = p;
 
 	if (len == 0 || s->dead)
 		return;
-	if (s->rec)
-		trap_record_write(s->rec, 'o', p, len);
 	/* Escaped in slices so that the stack holds the worst case. */
 	while (len > 0) {
 		uint8_t esc[2 * 1024];
@@ -216,6 +215,15 @@ static void term_out(struct trap_session *s, const void *p, size_t len)
 		if (mm_buf_append(&s->outq, esc, m) < 0) {
 			session_close(s, "error");
 			return;
+		}
+		if (s->rec) {
+			size_t i, k = 0;
+			for (i = 0; i < m; i++, k++) {
+				esc[k] = esc[i];
+				if (esc[i] == 0xff && i + 1 < m && esc[i + 1] == 0xff)
+					i++;
+			}
+			trap_record_write(s->rec, 'o', esc, k);
 		}
 		in += n;
 		len -= n;
@@ -477,8 +485,8 @@ static void password_line(struct trap_session *s, const char *pass, size_t plen)
 	enum trap_login_verdict v;
 	json_t *ev;
 
-	/* login reads the password without echo, then ends the line itself. */
-	term_puts(s, "\n");
+	/* The line end after the password, which was not echoed, is the
+	 * persona's to print: its login_failed and motd begin with it. */
 	s->attempts++;
 	v = trap_login_attempt(srv->o.login, &s->addr, user, pass);
 	ev = json_object();
@@ -639,6 +647,21 @@ static int can_process(const struct trap_session *s)
 	       s->outq.len <= (size_t)s->srv->cfg->max_output_queue;
 }
 
+/* A persona's text into the recording with the line ends a terminal got. */
+static void record_text(struct trap_session *s, const char *text)
+{
+	size_t len = text ? strlen(text) : 0;
+
+	while (len > 0) {
+		uint8_t esc[2 * 1024];
+		size_t n = len > 1024 ? 1024 : len;
+
+		trap_record_write(s->rec, 'o', esc, trap_telnet_escape(text, n, esc));
+		text += n;
+		len -= n;
+	}
+}
+
 static void open_record(struct trap_session *s)
 {
 	const struct trap_persona *p = s->srv->o.persona;
@@ -655,10 +678,8 @@ static void open_record(struct trap_session *s)
 		return;
 	}
 	/* What the terminal showed before the recording began. */
-	if (p->banner && *p->banner)
-		trap_record_write(s->rec, 'o', p->banner, strlen(p->banner));
-	if (p->login_prompt)
-		trap_record_write(s->rec, 'o', p->login_prompt, strlen(p->login_prompt));
+	record_text(s, p->banner);
+	record_text(s, p->login_prompt);
 }
 
 /*
