@@ -163,6 +163,8 @@ static void draw_instance(const char *name, uint64_t seed, double bogomips, stru
 	 * rest is the instance's. */
 	for (p = name; *p; p++)
 		oui = oui * 131 + (unsigned char)*p;
+	/* The same seed on two models is still two devices. */
+	s ^= oui * 0x9e3779b97f4a7c15ULL;
 	r = next_rand(&s);
 	snprintf(in->mac, sizeof in->mac, "%02X:%02X:%02X:%02X:%02X:%02X",
 		 (unsigned)((oui >> 16) & 0xfc), (unsigned)((oui >> 8) & 0xff),
