@@ -589,7 +589,8 @@ static int add_applets(struct trap_fs_base *b, const char *busybox_path, const c
 			goto fail;
 		if (bnode_child(d, a, strlen(a)))
 			continue; /* a stored file or busybox itself */
-		if ((rc = rel_target(strcmp(dir, "/") ? dir : "", busybox_path, tgt, sizeof tgt)) < 0)
+		rc = rel_target(strcmp(dir, "/") ? dir : "", busybox_path, tgt, sizeof tgt);
+		if (rc < 0)
 			goto fail;
 		if ((rc = bnode_add(b, d, a, TRAP_FS_LNK, &n)) < 0)
 			goto fail;
@@ -704,8 +705,9 @@ static int rewrite_walk(struct trap_fs_base *b, struct bnode *n, char *path, siz
 		uint8_t *o = NULL;
 		size_t olen = 0;
 
-		if ((rc = fn(arg, plen ? path : "/", n->data ? n->data : (const uint8_t *)"", n->len,
-			     &o, &olen)) < 0)
+		const uint8_t *d = n->data ? n->data : (const uint8_t *)"";
+
+		if ((rc = fn(arg, plen ? path : "/", d, n->len, &o, &olen)) < 0)
 			return rc;
 		if (rc == 1) {
 			if (olen > n->len && base_charge(b, olen - n->len) < 0) {

@@ -327,7 +327,8 @@ static int parse_dirs(const char *v, char **out, char *err, size_t errlen)
 			if (*p == ':' && !colon)
 				colon = p;
 		if (!colon || colon == s || colon + 1 == p) {
-			snprintf(err, errlen, "applet_dirs: '%.*s' is not name:dir", (int)(p - s), s);
+			snprintf(err, errlen, "applet_dirs: '%.*s' is not name:dir", (int)(p - s),
+				 s);
 			free(res);
 			return MM_EINVAL;
 		}
@@ -550,8 +551,9 @@ static int conf_line(void *arg, const char *section, const char *name, const cha
 
 		errno = 0;
 		val = strtoll(value, &end, 0);
-		if (k->type == K_SIZE && (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm')) {
-			mul = *end == 'K' || *end == 'k' ? 1024 : 1024 * 1024;
+		if (k->type == K_SIZE && (tolower((unsigned char)*end) == 'k' ||
+					  tolower((unsigned char)*end) == 'm')) {
+			mul = tolower((unsigned char)*end) == 'k' ? 1024 : 1024 * 1024;
 			end++;
 		}
 		if (end == value || *end || errno == ERANGE || val < k->min / mul ||

@@ -149,14 +149,16 @@ static void test_shipped(void **state)
 		assert_int_equal(trap_fs_stat(fs, "/", "/bin/echo", &st), 0);
 		assert_int_equal(st.type, TRAP_FS_REG);
 		assert_int_equal(st.size, p->elf.size);
-		assert_int_equal(trap_fs_read(fs, "/", "/bin/echo", 0, hdr, sizeof hdr), sizeof hdr);
+		assert_int_equal(trap_fs_read(fs, "/", "/bin/echo", 0, hdr, sizeof hdr),
+				 sizeof hdr);
 		assert_memory_equal(hdr, ELFMAG, SELFMAG);
 		assert_int_equal(hdr[EI_CLASS], ELFCLASS32);
 		assert_int_equal(hdr[EI_DATA], w->ei_data);
 		if (w->ei_data == ELFDATA2LSB) {
 			assert_int_equal(hdr[18] | hdr[19] << 8, w->e_machine);
 			assert_int_equal((uint32_t)hdr[36] | (uint32_t)hdr[37] << 8 |
-					 (uint32_t)hdr[38] << 16 | (uint32_t)hdr[39] << 24, w->e_flags);
+					 (uint32_t)hdr[38] << 16 | (uint32_t)hdr[39] << 24,
+					 w->e_flags);
 		} else {
 			assert_int_equal(hdr[18] << 8 | hdr[19], w->e_machine);
 			assert_int_equal((uint32_t)hdr[36] << 24 | (uint32_t)hdr[37] << 16 |
@@ -239,8 +241,8 @@ static void test_bogomips_near(void **state)
 	for (seed = 1; seed < 40; seed += 3) {
 		double v;
 
-		assert_int_equal(trap_persona_load(PERSONAS, "ipcam-arm", seed, &p, err, sizeof err),
-				 0);
+		assert_int_equal(trap_persona_load(PERSONAS, "ipcam-arm", seed, &p, err,
+						   sizeof err), 0);
 		assert_int_equal(trap_fs_new(p->base, 1 << 16, &fs), 0);
 		slurp(fs, "/proc/cpuinfo", cpu, sizeof cpu);
 		assert_non_null(line_of(cpu, "BogoMIPS", line, sizeof line));
@@ -285,7 +287,8 @@ static const char conf_head[] =
 	"[persona]\nname = t\ndescription = test\n"
 	"[telnet]\nbanner = \"\\n  Welcome to {{hostname}}\\x21\\n\"\n"
 	"login_prompt = \"login: \"\npassword_prompt = \"Password: \"\n"
-	"login_failed = Login incorrect\nmotd = \\e[0m\\tok\\\\\nshell_prompt = \"\\u@\\h:\\w\\$ \"\n"
+	"login_failed = Login incorrect\nmotd = \\e[0m\\tok\\\\\n"
+	"shell_prompt = \"\\u@\\h:\\w\\$ \"\n"
 	"login_delay_ms = 10\n";
 static const char conf_sys[] =
 	"[system]\nhostname = box%s\nuname_s = Linux\nuname_r = 4.4\nuname_v = #1\n"
@@ -406,7 +409,8 @@ static void test_refused(void **state)
 	(void)state;
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		make_persona(cases[i].extra);
-		assert_int_equal(trap_persona_load(tmpdir, "t", 1, &p, err, sizeof err), cases[i].rc);
+		assert_int_equal(trap_persona_load(tmpdir, "t", 1, &p, err, sizeof err),
+				 cases[i].rc);
 		assert_non_null(strstr(err, "persona.conf"));
 	}
 	/* An unknown CPU, and a placeholder nobody fills. */
