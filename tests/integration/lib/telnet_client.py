@@ -273,7 +273,8 @@ def main():
     ap.add_argument("--raw", action="store_true")
     ap.add_argument("--expect", default=None)
     ap.add_argument("cmds", nargs="*")
-    a = ap.parse_args()
+    # Options may come between the port and the commands.
+    a = ap.parse_intermixed_args()
     c = TelnetClient(a.host, a.port, a.timeout)
     res = {}
     try:

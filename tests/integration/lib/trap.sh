@@ -138,6 +138,9 @@ event_one() {
   printf '%s\n' "$out"
 }
 
+# file_has PATTERN FILE: grep -q that is quiet while FILE does not exist yet.
+file_has() { grep -q -- "$1" "$2" 2>/dev/null; }
+
 # expect WHAT GOT WANT: fails unless GOT is WANT.
 expect() {
   [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
