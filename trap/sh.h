@@ -148,4 +148,14 @@ int trap_sh_expand_one(const struct trap_sh_word *w, const struct trap_sh_env *e
  * leading '.' in the pattern. */
 int trap_sh_glob_match(const char *pattern, const char *name);
 
+/*
+ * Where the quoted or substituted part that starts at text[i] ends: one of
+ * '..' ".." `..` $(..) $((..)) ${..}. *end gets the index just past its
+ * closing character. Returns 0, TRAP_SH_EINCOMPLETE when text ends first,
+ * or TRAP_SH_ETOOBIG when parts nest deeper than the scanner follows (32).
+ * The parser and the expander both find a part's end with it, so that they
+ * agree on where a word's $(...) ends.
+ */
+int trap_sh_scan_part(const char *text, size_t len, size_t i, size_t *end);
+
 #endif
