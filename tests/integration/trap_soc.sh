@@ -73,7 +73,8 @@ expect "X.1367 msgid" "$(jq -r .msgid <<<"$rec")" X1367
 expect "X.1367 app_name" "$(jq -r .app_name <<<"$rec")" mamori-trap
 expect "X.1367 lenient" "$(jq -r .lenient <<<"$rec")" false
 r=$(jq -c .record <<<"$rec")
-expect "Error Code" "$(jq -r '."Error Code" | ascii_upcase' <<<"$r")" 0X20
+# The standard writes the code in hexadecimal without a prefix.
+expect "Error Code" "$(jq -r '."Error Code"' <<<"$r")" 20
 expect "Error Message" "$(jq -r '."Error Message"' <<<"$r")" "Authentication Failed"
 expect "Protocol" "$(jq -r .Protocol <<<"$r")" Telnet
 expect "Requester IP" "$(jq -r '.Requester."IP Address"' <<<"$r")" 127.0.0.1
@@ -87,7 +88,9 @@ expect "command stored" "$(data_n trap.command.input '.input == "echo soc-token-
 
 # ---- the SOC down: spooled; kill -9; both back ----
 kill -TERM "$soc_pid"
-wait "$soc_pid" || fail "mamori-soc did not stop cleanly on SIGTERM"
+st=0
+wait "$soc_pid" || st=$?
+[ "$st" = 0 ] || fail "mamori-soc ended with $st on SIGTERM: $(tail -n 5 "$tmp/soc.log")"
 out=$(telnet_run "$t_port" -u root -P soc-wrong-2)
 expect "second wrong password" "$(jq -r .login <<<"$out")" false
 out=$(telnet_run "$t_port" -u root -P xc3511 "echo soc-token-2")
