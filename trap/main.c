@@ -40,10 +40,6 @@
 #include "persona.h"
 #include "trap.h"
 
-/* The shell on standard input (exec.h); weak so that the daemon links
- * while the shell's command line is not built. */
-int trap_shell_main(int argc, char **argv) __attribute__((weak));
-
 #define SENDER_TICK_MS 100
 #define STATS_S 60
 #define DRAIN_MS 5000
@@ -394,13 +390,8 @@ int main(int argc, char **argv)
 	struct mm_sandbox_opts sb;
 	uint64_t useed;
 
-	if (has_shell(argc, argv)) {
-		if (!trap_shell_main) {
-			fprintf(stderr, "mamori-trap: --shell is not built in\n");
-			return 2;
-		}
+	if (has_shell(argc, argv))
 		return trap_shell_main(argc, argv);
-	}
 	if (!(t = calloc(1, sizeof *t))) {
 		fprintf(stderr, "mamori-trap: out of memory\n");
 		return 1;

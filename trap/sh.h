@@ -101,8 +101,8 @@ struct trap_sh_list {
 };
 
 /*
- * Parses len bytes (need not be NUL-terminated; NUL bytes are taken as
- * ash does: the line ends there). On success *out points into the arena.
+ * Parses len bytes (need not be NUL-terminated; NUL bytes are deleted,
+ * as ash deletes them). On success *out points into the arena.
  * Returns 0, TRAP_SH_ESYNTAX (err filled), TRAP_SH_EINCOMPLETE or
  * TRAP_SH_ETOOBIG. An empty or all-comment line gives a list with n == 0.
  */
@@ -139,7 +139,8 @@ int trap_sh_expand(const struct trap_sh_word *w, const struct trap_sh_env *env,
 		   struct mm_buf *out, size_t *nfields, int *glob);
 
 /* Expands a word that must give one field (a redirection target, an
- * assignment's value): the fields joined with one space. */
+ * assignment's value): the expansion without field splitting, as ash does
+ * there (X="a  b"; Y=$X keeps both spaces). */
 int trap_sh_expand_one(const struct trap_sh_word *w, const struct trap_sh_env *env,
 		       struct mm_buf *out);
 
