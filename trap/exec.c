@@ -785,6 +785,20 @@ static int elf_runs_here(const struct trap_exec *x, const uint8_t *d, size_t len
 	return m == e->machine;
 }
 
+/* A text file run by its path: with "#!" it is a script of the emulation
+ * (whatever the interpreter named: the device has only sh). Without, the
+ * kernel says ENOEXEC and BusyBox 1.35's ash answers "not found", as it
+ * does for another CPU's binary (both checked against busybox-static). */
+static int run_text_file(struct trap_exec *x, struct trap_io *io, const char *name,
+			 const char *text, size_t len)
+{
+	if (len < 2 || text[0] != '#' || text[1] != '!') {
+		trap_sink_printf(io->err, "-sh: %s: not found\n", name);
+		return 127;
+	}
+	return trap_exec_run_script(x, io, text, len);
+}
+
 /* Runs a file named by path (argv[0] as typed). */
 static int run_path(struct trap_exec *x, struct trap_io *io, const char *path, int argc,
 		    char **argv)
@@ -835,7 +849,7 @@ static int run_path(struct trap_exec *x, struct trap_io *io, const char *path, i
 			trap_sink_printf(io->err, "-sh: %s: not found\n", argv[0]);
 			return 127;
 		}
-		return trap_exec_run_script(x, io, (const char *)own, len);
+		return run_text_file(x, io, argv[0], (const char *)own, len);
 	} else {
 		struct mm_buf b;
 		int status = 0;
@@ -843,7 +857,7 @@ static int run_path(struct trap_exec *x, struct trap_io *io, const char *path, i
 		mm_buf_init(&b, SCRIPT_MAX);
 		rc = trap_exec_slurp(x, path, &b);
 		if (rc == 0 && b.data && !is_elf((const uint8_t *)b.data, b.len))
-			status = trap_exec_run_script(x, io, b.data, b.len);
+			status = run_text_file(x, io, argv[0], b.data, b.len);
 		mm_buf_free(&b);
 		return status;
 	}
