@@ -93,6 +93,8 @@ static void fz_expand_list(const struct trap_sh_list *l)
 	}
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct trap_sh_arena a;
