@@ -609,6 +609,11 @@ static void ls_dir(struct trap_exec *x, struct trap_io *io, const char *path, in
 	free(c.e);
 }
 
+static int ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ls_ent *)a)->name, ((const struct ls_ent *)b)->name);
+}
+
 static int ap_ls(struct trap_exec *x, struct trap_io *io, int argc, char **argv)
 {
 	unsigned f;
@@ -647,6 +652,8 @@ static int ap_ls(struct trap_exec *x, struct trap_io *io, int argc, char **argv)
 		files[nfiles++].st = st;
 	}
 	if (nfiles) {
+		/* BusyBox lists the operands that are not folders sorted by name. */
+		qsort(files, (size_t)nfiles, sizeof *files, ent_cmp);
 		if (lng)
 			for (k = 0; k < nfiles; k++)
 				ls_long(x, io, NULL, files[k].name, &files[k].st);
