@@ -564,7 +564,8 @@ static int ap_export(struct trap_exec *x, struct trap_io *io, int argc, char **a
 		for (k = 0; k < x->nvar; k++)
 			if (x->var[k].exported)
 				v[n++] = &x->var[k];
-		qsort(v, n, sizeof v[0], var_cmp);
+		if (n > 1)
+			qsort(v, n, sizeof v[0], var_cmp);
 		for (k = 0; k < n; k++)
 			trap_sink_printf(io->out, "export %s='%s'\n", v[k]->name, v[k]->value);
 		return 0;

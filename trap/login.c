@@ -141,7 +141,8 @@ static int load_pairs(struct trap_login *l, const char *path, char *err, size_t 
 next:
 		p = end ? end + 1 : NULL;
 	}
-	qsort(l->pairs, l->npairs, sizeof *l->pairs, cmp_pair);
+	if (l->npairs > 1)
+		qsort(l->pairs, l->npairs, sizeof *l->pairs, cmp_pair);
 out:
 	free(text);
 	return rc;

@@ -286,7 +286,8 @@ static int parse_applets(const char *v, char **out, size_t *n, char *err, size_t
 		}
 		names[count++] = s;
 	}
-	qsort(names, count, sizeof names[0], cmp_str);
+	if (count > 1)
+		qsort(names, count, sizeof names[0], cmp_str);
 	if ((list = malloc(strlen(v) + 2)) == NULL) {
 		free(copy);
 		return MM_ENOMEM;
@@ -801,7 +802,8 @@ int trap_persona_list(const char *dir, char *out, size_t cap)
 		n++;
 	}
 	closedir(dh);
-	qsort(names, n, sizeof names[0], cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof names[0], cmp_str);
 	for (i = 0; i < n && rc == 0; i++) {
 		size_t l = strlen(names[i]) + 1;
 
