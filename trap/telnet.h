@@ -7,8 +7,10 @@
  *
  * It never answers an acknowledgement with another (RFC 854's rule against
  * loops): the state of each option on both sides is kept in two bitmaps.
- * The trap offers WILL ECHO and WILL SUPPRESS-GO-AHEAD and asks DO NAWS and
- * DO TERMINAL-TYPE, like a BusyBox telnetd; it agrees to nothing else.
+ * The greeting is BusyBox telnetd's, byte for byte: DO ECHO, DO NAWS, WILL
+ * ECHO, WILL SUPPRESS-GO-AHEAD. The trap agrees to echo and suppress
+ * go-ahead on its side and to the peer's window size and terminal type
+ * (kept when the peer sends them); it refuses everything else.
  *
  * The state is a plain struct with no pointers, embedded in the session, so
  * an idle session costs no allocation here.
@@ -17,7 +19,7 @@
  *	uint8_t data[4096], reply[4096 + TRAP_TELNET_REPLY_SLACK];
  *	size_t nd, nr;
  *	trap_telnet_init(&t);
- *	send(fd, reply, trap_telnet_greeting(reply, sizeof reply), 0);
+ *	send(fd, reply, trap_telnet_greeting(&t, reply, sizeof reply), 0);
  *	n = recv(fd, buf, sizeof data, 0);
  *	trap_telnet_input(&t, buf, n, data, &nd, reply, sizeof reply, &nr);
  *	... nd bytes of user data (line ends as the client sent them, CR NUL

@@ -8,7 +8,8 @@
 # command exactly "-sh: foo: not found" (not bash's "command not found");
 # uname -m agrees with the ELF header of /bin/echo; /proc/uptime advances
 # between two reads; the banner and login prompt are the persona's; and a
-# wrong password gets "Login incorrect" only after the configured delay.
+# wrong password gets "Login incorrect" only after the configured delay; and
+# the telnet greeting is byte for byte a real BusyBox telnetd's.
 set -euo pipefail
 . "$(dirname "$0")/lib/trap.sh"
 
@@ -158,6 +159,38 @@ $(diff <(echo "$cpu1") <(echo "$cpu3") || true)"
   trap_stop "${n}2"
   trap_stop "${n}3"
 }
+
+# first_bytes PORT: the first 12 bytes a telnet server sends, in hex (its
+# option negotiation, before any text).
+first_bytes() {
+  "$py" - "$1" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+buf, end = b"", time.time() + 5
+while len(buf) < 12 and time.time() < end:
+    d = s.recv(12 - len(buf))
+    if not d:
+        break
+    buf += d
+print(buf.hex())
+EOF
+}
+
+# The telnet greeting is a real BusyBox telnetd's, byte for byte: the trap's
+# first bytes against busybox-static's telnetd on another loopback port.
+bb_port=$(pick_port)
+busybox telnetd -F -b "127.0.0.1:$bb_port" -l /bin/true &
+pids+=("$!")
+for _ in $(seq 50); do
+  "$py" -c "import socket,sys; socket.create_connection(('127.0.0.1', $bb_port), 1)" 2>/dev/null && break
+  sleep 0.1
+done
+trap_start greet dvr-arm
+bb_greeting=$(first_bytes "$bb_port")
+[ "${#bb_greeting}" -eq 24 ] || fail "busybox telnetd sent '$bb_greeting', not 12 bytes of negotiation"
+expect "the telnet greeting, against busybox telnetd's" "$(first_bytes "$greet_port")" "$bb_greeting"
+echo "ok: the telnet greeting is busybox telnetd's ($bb_greeting)"
+trap_stop greet
 
 check_persona dvr dvr-arm arm 40 arm
 check_persona router router-mips mips 8 mips
