@@ -182,23 +182,27 @@ static int bnode_add(struct trap_fs_base *b, struct bnode *d, const char *name,
 	return 0;
 }
 
+/* The next name of a path: skips the slashes at *p, leaves *p at the name
+ * and returns its length (0 at the end). Every walk over a path uses it. */
+static size_t path_part(const char **p)
+{
+	const char *e;
+
+	while (**p == '/')
+		(*p)++;
+	e = strchr(*p, '/');
+	return e ? (size_t)(e - *p) : strlen(*p);
+}
+
 /* The node at an absolute, link-free path, or NULL. */
 static struct bnode *base_find(const struct trap_fs_base *b, const char *path)
 {
 	struct bnode *n = b->root;
+	size_t len;
 
-	while (n && *path) {
-		const char *e;
-
-		while (*path == '/')
-			path++;
-		if (!*path)
-			break;
-		e = strchr(path, '/');
-		if (!e)
-			e = path + strlen(path);
-		n = bnode_child(n, path, (size_t)(e - path));
-		path = e;
+	while (n && (len = path_part(&path)) > 0) {
+		n = bnode_child(n, path, len);
+		path += len;
 	}
 	return n;
 }
@@ -208,20 +212,10 @@ static int base_mkdirs(struct trap_fs_base *b, const char *path, struct bnode **
 {
 	struct bnode *n = b->root, *k;
 	char name[256];
+	size_t len;
 	int rc;
 
-	while (*path) {
-		const char *e;
-		size_t len;
-
-		while (*path == '/')
-			path++;
-		if (!*path)
-			break;
-		e = strchr(path, '/');
-		if (!e)
-			e = path + strlen(path);
-		len = (size_t)(e - path);
+	while ((len = path_part(&path)) > 0) {
 		if (len >= sizeof name)
 			return -ENAMETOOLONG;
 		memcpy(name, path, len);
@@ -233,7 +227,7 @@ static int base_mkdirs(struct trap_fs_base *b, const char *path, struct bnode **
 			return -ENOTDIR;
 		}
 		n = k;
-		path = e;
+		path += len;
 	}
 	*out = n;
 	return 0;
@@ -750,7 +744,7 @@ int trap_fs_base_rewrite(struct trap_fs_base *b,
 int trap_fs_abspath(const char *cwd, const char *path, char *out)
 {
 	char tmp[2 * TRAP_FS_PATH_MAX];
-	size_t len = 0;
+	size_t len = 0, cl;
 	const char *p;
 	int n;
 
@@ -761,18 +755,7 @@ int trap_fs_abspath(const char *cwd, const char *path, char *out)
 	if (n < 0 || (size_t)n >= sizeof tmp)
 		return -ENAMETOOLONG;
 	p = tmp;
-	while (*p) {
-		const char *e;
-		size_t cl;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		e = strchr(p, '/');
-		if (!e)
-			e = p + strlen(p);
-		cl = (size_t)(e - p);
+	while ((cl = path_part(&p)) > 0) {
 		if (cl == 1 && p[0] == '.') {
 			/* nothing */
 		} else if (cl == 2 && p[0] == '.' && p[1] == '.') {
@@ -787,7 +770,7 @@ int trap_fs_abspath(const char *cwd, const char *path, char *out)
 			memcpy(out + len, p, cl);
 			len += cl;
 		}
-		p = e;
+		p += cl;
 	}
 	if (len == 0)
 		out[len++] = '/';
@@ -1048,14 +1031,9 @@ static int resolve(const struct trap_fs *fs, const char *cwd, const char *path, 
 		int last;
 		const struct bnode *bnext;
 
-		while (*p == '/')
-			p++;
-		if (!*p)
+		if ((cl = path_part(&p)) == 0)
 			break;
-		e = strchr(p, '/');
-		if (!e)
-			e = p + strlen(p);
-		cl = (size_t)(e - p);
+		e = p + cl;
 		pos = (size_t)(e - rest);
 		{
 			const char *q = e;
