@@ -283,32 +283,15 @@ static int unexpected(struct parser *p, const struct token *t, const char *expec
 static int parse_text(struct parser *p, const char *s, size_t len, const char *end_name,
 		      struct trap_sh_list **out);
 
-/* Checks ${...}'s body (between the braces) as ash does when it reads it:
- * an optional '#', a name, then the end or an operator. */
-static int check_brace(struct parser *p, const char *b, size_t n)
+/* The length of the parameter name at b (n bytes): a NAME, a number, or
+ * one special character; 0 when there is none. */
+static size_t param_len(const char *b, size_t n)
 {
 	static const char specials[] = "?$!#@*-";
 	size_t k = 0;
 
-	if (n > 1 && b[0] == '#') {
-		/* ${#NAME}: the length; otherwise '#' is $# itself (${#:-x}). */
-		size_t j = 1;
-
-		if (b[1] == '_' || ((b[1] | 0x20) >= 'a' && (b[1] | 0x20) <= 'z')) {
-			while (j < n && (b[j] == '_' || (b[j] >= '0' && b[j] <= '9') ||
-					 ((b[j] | 0x20) >= 'a' && (b[j] | 0x20) <= 'z')))
-				j++;
-		} else if (b[1] >= '0' && b[1] <= '9') {
-			while (j < n && b[j] >= '0' && b[j] <= '9')
-				j++;
-		} else if (b[1] != '\0' && strchr(specials, b[1]) != NULL) {
-			j = 2;
-		}
-		if (j == n)
-			return 0;
-	}
 	if (n == 0)
-		goto bad;
+		return 0;
 	if (b[0] == '_' || ((b[0] | 0x20) >= 'a' && (b[0] | 0x20) <= 'z')) {
 		while (k < n && (b[k] == '_' || (b[k] >= '0' && b[k] <= '9') ||
 				 ((b[k] | 0x20) >= 'a' && (b[k] | 0x20) <= 'z')))
@@ -318,9 +301,21 @@ static int check_brace(struct parser *p, const char *b, size_t n)
 			k++;
 	} else if (b[0] != '\0' && strchr(specials, b[0]) != NULL) {
 		k = 1;
-	} else {
-		goto bad;
 	}
+	return k;
+}
+
+/* Checks ${...}'s body (between the braces) as ash does when it reads it:
+ * an optional '#', a name, then the end or an operator. */
+static int check_brace(struct parser *p, const char *b, size_t n)
+{
+	size_t k;
+
+	/* ${#NAME}: the length; otherwise '#' is $# itself (${#:-x}). */
+	if (n > 1 && b[0] == '#' && 1 + param_len(b + 1, n - 1) == n)
+		return 0;
+	if ((k = param_len(b, n)) == 0)
+		goto bad;
 	if (k == n || (b[k] != '\0' && strchr(":-=?+#%/", b[k]) != NULL))
 		return 0;
 bad:
