@@ -590,6 +590,12 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 		return;
 	f = arg;
 	f->dnsreq = NULL;
+	if (f->ended) {
+		/* The deadline came first: the outcome is already set. */
+		if (res)
+			evutil_freeaddrinfo(res);
+		return;
+	}
 	if (result != 0) {
 		end(f, 0, "cannot resolve: %s", evutil_gai_strerror(result));
 		return;

@@ -618,10 +618,11 @@ int main(int argc, char **argv)
 	event_base_dispatch(t->base);
 
 	trap_server_shutdown(t->server);
-	/* The fetches still running end now, each with its event. */
+	/* The counters first, with the fetches still running; those end now,
+	 * each with its event. */
+	log_counters(t);
 	trap_fetch_free(t->fetch);
 	t->fetch = NULL;
-	log_counters(t);
 	fflush(stdout);
 	if (t->sender) {
 		rc = mm_sender_drain(t->sender, DRAIN_MS);

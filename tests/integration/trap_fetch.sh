@@ -95,6 +95,21 @@ while True:
     threading.Thread(target=serve, args=(name, peer), daemon=True).start()
 EOF
 pids+=("$!")
+# A server that takes connections and never answers.
+sp=$(pick_port)
+"$py" - "$sp" "$tmp/silent.log" >>"$tmp/silent.err" 2>&1 <<'EOF' &
+import socket, sys
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", int(sys.argv[1])))
+t.listen(16)
+open(sys.argv[2], "a").write("listening\n")
+held = []
+while True:
+    held.append(t.accept()[0])
+EOF
+pids+=("$!")
+wait_for file_has listening "$tmp/silent.log" || fail "the silent server did not start"
 wait_for file_has listening "$tmp/http.log" || fail "the HTTP server did not start: $(cat "$tmp/http.err")"
 wait_for file_has listening "$tmp/tftp.log" || fail "the TFTP server did not start: $(cat "$tmp/tftp.err")"
 requests() { grep -c -E '^(GET|RRQ) ' "$tmp/http.log" "$tmp/tftp.log" | awk -F: '{s += $2} END {print s + 0}'; }
@@ -102,13 +117,14 @@ sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # ---- fetch = yes, nothing denied: the files arrive ----
 trap_start f router-mips login.delay_ms=0 capture.fetch=yes capture.fetch_deny=none \
-  capture.fetch_max=64K capture.fetch_timeout=10
+  capture.fetch_max=64K capture.fetch_timeout=4
 out=$(telnet_run "$f_port" -u root -P xc3511 "cd /tmp" \
   "wget http://127.0.0.1:$hp/bins/x.arm" \
   "tftp -g -r y.mips 127.0.0.1 $tp" \
   "wget http://127.0.0.1:$hp/bins/nothing.arm" \
   "wget http://127.0.0.1:$hp/bins/big.bin" \
-  "wget https://127.0.0.1:$hp/bins/x.arm")
+  "wget https://127.0.0.1:$hp/bins/x.arm" \
+  "wget http://127.0.0.1:$sp/never.arm")
 expect "login" "$(jq -r .login <<<"$out")" true
 # The shell is the device's, whatever the fetch does.
 telnet_out "$out" 1 | grep -q "can't connect to remote host (127.0.0.1): Connection refused" ||
@@ -147,7 +163,7 @@ check_file "$y_url" "$tmp/www/y.mips" /tmp/y.mips MIPS
 grep -q "^GET /bins/x.arm Wget$" "$tmp/http.log" || fail "the request's User-Agent: $(cat "$tmp/http.log")"
 echo "ok: wget's http:// and tftp's file were fetched, hashed and stored byte for byte"
 
-wait_for events_at_least "$f_dir" '.eventid == "cowrie.session.file_download.failed"' 3 ||
+wait_for events_at_least "$f_dir" '.eventid == "cowrie.session.file_download.failed"' 4 ||
   fail "the failures were not all reported: $(events_where "$f_dir" '.eventid == "cowrie.session.file_download.failed"')"
 ev=$(event_one "$f_dir" ".eventid == \"cowrie.session.file_download.failed\" and .url == \"http://127.0.0.1:$hp/bins/nothing.arm\"")
 expect "404 reason" "$(jq -r .reason <<<"$ev")" "http status 404"
@@ -161,7 +177,9 @@ expect "https fetched" "$(jq -r .fetched <<<"$ev")" false
 grep -q "^GET /bins/x.arm" "$tmp/http.log" || fail "no request for x.arm"
 expect "HTTP requests (x.arm, nothing.arm, big.bin; https none)" \
   "$(grep -c '^GET ' "$tmp/http.log")" 3
-echo "ok: a 404 is reported with its status, a file over fetch_max as too big, https as not fetched"
+ev=$(event_one "$f_dir" ".eventid == \"cowrie.session.file_download.failed\" and .url == \"http://127.0.0.1:$sp/never.arm\"")
+expect "a server that never answers" "$(jq -r .reason <<<"$ev")" timeout
+echo "ok: a 404 is reported with its status, a file over fetch_max as too big, https as not fetched, a silent server as a timeout"
 
 # ---- a fetch that ends after its session ----
 out=$(telnet_run "$f_port" -u admin -P admin "wget http://127.0.0.1:$hp/bins/slow.arm")
@@ -181,7 +199,13 @@ jq -es --arg s "$s2" '[.[] | select(.session == $s) | .eventid] |
   "$(trap_events "$f_dir")" >/dev/null ||
   fail "the slow download's event is not after its session's close: $(events_where "$f_dir" ".session == \"$s2\"")"
 echo "ok: a fetch that ended after its session closed was reported under that session's id"
+
+# A fetch still running when the daemon stops ends with it, reported.
+out=$(telnet_run "$f_port" -u root -P xc3511 "wget http://127.0.0.1:$sp/held.arm")
 trap_stop f
+ev=$(event_one "$f_dir" ".eventid == \"cowrie.session.file_download.failed\" and .url == \"http://127.0.0.1:$sp/held.arm\"")
+expect "a fetch running at the stop" "$(jq -r .reason <<<"$ev")" shutdown
+echo "ok: a fetch running when the daemon stopped was reported (reason shutdown)"
 
 # ---- fetch = yes with the default fetch_deny: loopback is not reached ----
 before=$(requests)
