@@ -129,7 +129,8 @@ static void fetch_free(struct fetch *f)
 }
 
 /* The fetch has its outcome: it is reported from the loop, later. */
-static void end(struct fetch *f, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void end(struct fetch *f, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void end(struct fetch *f, int ok, const char *fmt, ...)
 {
 	va_list ap;
@@ -164,7 +165,8 @@ static json_t *event_base_members(struct fetch *f)
 	json_object_set_new(ev, "url", trap_json_text(f->url, strlen(f->url)));
 	json_object_set_new(ev, "applet", json_string(f->applet));
 	if (f->destfile && *f->destfile)
-		json_object_set_new(ev, "destfile", trap_json_text(f->destfile, strlen(f->destfile)));
+		json_object_set_new(ev, "destfile",
+				    trap_json_text(f->destfile, strlen(f->destfile)));
 	if (f->addr[0])
 		json_object_set_new(ev, "address", json_string(f->addr));
 	json_object_set_new(ev, "fetched", json_boolean(f->ok));
@@ -492,7 +494,8 @@ static void on_tftp(evutil_socket_t fd, short what, void *arg)
 	for (turns = 0; turns < 64 && !f->ended; turns++) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof from;
-		ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from,
+				     &fl);
 
 		if (n < 0) {
 			if (errno == ECONNREFUSED)

@@ -561,7 +561,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* A fetch holds one socket; the resolver a few. */
-	max_files = raise_files(t->cfg.max_sessions, t->cfg.fetch ? t->cfg.fetch_concurrent + 8 : 0);
+	max_files = raise_files(t->cfg.max_sessions,
+				t->cfg.fetch ? t->cfg.fetch_concurrent + 8 : 0);
 	if (!foreground && daemon(0, 0) < 0) {
 		fprintf(stderr, "mamori-trap: cannot detach: %s\n", strerror(errno));
 		goto out;

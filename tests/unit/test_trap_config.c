@@ -400,7 +400,8 @@ static void cidr_lists(void **state)
 			assert_int_equal(trap_addr_from((struct sockaddr *)&s6, &a), 0);
 		}
 		if (trap_cidr_match(list, n, &a) != t[i].match)
-			fail_msg("case %zu: %s in %s: want %d", i, t[i].addr, t[i].list, t[i].match);
+			fail_msg("case %zu: %s in %s: want %d", i, t[i].addr, t[i].list,
+				 t[i].match);
 	}
 }
 
