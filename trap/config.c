@@ -4,6 +4,7 @@
  * address, a URL) is checked here, with the line named where there is one.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,12 +63,18 @@ int trap_config_init(struct trap_config *c)
 	c->max_output_queue = 256LL << 10;
 	c->capture_max_bytes = 1LL << 30;
 	c->capture_max_file = 32LL << 20;
+	c->fetch = 0;
+	c->fetch_timeout = 30;
+	c->fetch_max = 0;
+	c->fetch_concurrent = 16;
+	c->fetch_per_session = 8;
 	c->record = 1;
 	c->record_max_bytes = 1LL << 20;
 	c->spool_max = 64LL << 20;
 	if (!(c->listen = strdup("0.0.0.0")) || !(c->dir = strdup("/var/lib/mamori/trap")) ||
 	    !(c->persona = strdup("dvr-arm")) || !(c->user = strdup("nobody")) ||
 	    !(c->accept_s = strdup("mirai")) ||
+	    !(c->fetch_deny = strdup(TRAP_FETCH_DENY_DEFAULT)) ||
 	    !(c->personas = strdup(data_path("trap/personas", path, sizeof path))) ||
 	    !(c->attack = strdup(data_path("trap/attack.tsv", path, sizeof path))) ||
 	    !(c->credentials = strdup(data_path("credentials.tsv", path, sizeof path)))) {
@@ -82,13 +89,112 @@ void trap_config_free(struct trap_config *c)
 	char **strs[] = {&c->listen, &c->dir,	 &c->persona,	  &c->personas, &c->user,
 			 &c->sensor, &c->attack, &c->credentials, &c->accept_s, &c->url,
 			 &c->spool,  &c->spool_sync, &c->ca,	  &c->cert,	&c->key,
-			 &c->server_name, &c->hostname, &c->reporter};
+			 &c->server_name, &c->hostname, &c->reporter, &c->fetch_deny};
 	size_t i;
 
 	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+	free(c->deny);
+	c->deny = NULL;
+	c->ndeny = 0;
+}
+
+/* One block of a list: ADDR or ADDR/N. */
+static int cidr_parse(const char *tok, size_t len, struct trap_cidr *out)
+{
+	char addr[64];
+	const char *slash = memchr(tok, '/', len);
+	size_t alen = slash ? (size_t)(slash - tok) : len;
+	struct in_addr a4;
+	long bits = -1;
+	int v4;
+	unsigned i;
+
+	if (alen == 0 || alen >= sizeof addr)
+		return MM_EINVAL;
+	memcpy(addr, tok, alen);
+	addr[alen] = '\0';
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		v4 = 1;
+		out->b[10] = out->b[11] = 0xff;
+		memcpy(out->b + 12, &a4, 4);
+	} else if (inet_pton(AF_INET6, addr, out->b) == 1) {
+		v4 = 0;
+	} else {
+		return MM_EINVAL;
+	}
+	if (slash) {
+		char num[8], *end;
+		size_t nlen = len - alen - 1;
+
+		if (nlen == 0 || nlen >= sizeof num)
+			return MM_EINVAL;
+		memcpy(num, slash + 1, nlen);
+		num[nlen] = '\0';
+		errno = 0;
+		bits = strtol(num, &end, 10);
+		if (errno || *end || bits < 0 || bits > (v4 ? 32 : 128))
+			return MM_EINVAL;
+	}
+	if (bits < 0)
+		bits = v4 ? 32 : 128;
+	out->bits = (uint8_t)(v4 ? 96 + bits : bits);
+	/* The host bits are cleared, so that 10.1.2.3/8 is 10.0.0.0/8. */
+	for (i = out->bits; i < 128; i++)
+		out->b[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	return 0;
+}
+
+int trap_cidr_parse_list(const char *s, struct trap_cidr *out, size_t cap, size_t *n, char *bad,
+			 size_t badlen)
+{
+	const char *p = s;
+
+	*n = 0;
+	if (bad && badlen)
+		bad[0] = '\0';
+	if (strcmp(s, "none") == 0)
+		return 0;
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, " \t,");
+		if (!*p)
+			break;
+		len = strcspn(p, " \t,");
+		if (*n == cap) {
+			if (bad)
+				snprintf(bad, badlen, "more than %zu blocks", cap);
+			return MM_EFULL;
+		}
+		if (cidr_parse(p, len, &out[*n]) < 0) {
+			if (bad)
+				snprintf(bad, badlen, "%.*s", (int)(len > 64 ? 64 : len), p);
+			return MM_EINVAL;
+		}
+		(*n)++;
+		p += len;
+	}
+	return 0;
+}
+
+int trap_cidr_match(const struct trap_cidr *list, size_t n, const struct trap_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned full = list[i].bits / 8, rest = list[i].bits % 8;
+
+		if (memcmp(list[i].b, a->b, full) != 0)
+			continue;
+		if (rest && ((list[i].b[full] ^ a->b[full]) & (uint8_t)(0xff00u >> rest)) != 0)
+			continue;
+		return 1;
+	}
+	return 0;
 }
 
 int trap_accept_parse(const char *s, enum trap_accept *out)
@@ -187,6 +293,34 @@ static int check_values(struct trap_config *c, const char *text, const char *nam
 			    "%s:%d: [soc] reporter: expected ip:ADDR or name:NAME: %s", name, line,
 			    c->reporter);
 	}
+	if (c->fetch_deny) {
+		struct trap_cidr tmp[TRAP_CIDR_MAX];
+		char bad[80];
+		size_t n;
+
+		if (trap_cidr_parse_list(c->fetch_deny, tmp, TRAP_CIDR_MAX, &n, bad, sizeof bad) <
+		    0) {
+			line = text ? key_line(text, "capture", "fetch_deny") : 0;
+			return errf(err, errlen, MM_EINVAL,
+				    "%s:%d: [capture] fetch_deny: not an address block: %s", name,
+				    line, bad);
+		}
+		free(c->deny);
+		c->deny = NULL;
+		c->ndeny = 0;
+		if (n > 0) {
+			if (!(c->deny = malloc(n * sizeof *c->deny)))
+				return errf(err, errlen, MM_ENOMEM, "out of memory");
+			memcpy(c->deny, tmp, n * sizeof *c->deny);
+			c->ndeny = n;
+		}
+	}
+	if (c->fetch_max > c->capture_max_file) {
+		line = text ? key_line(text, "capture", "fetch_max") : 0;
+		return errf(err, errlen, MM_EINVAL,
+			    "%s:%d: [capture] fetch_max: larger than [capture] max_file (%lld)",
+			    name, line, c->capture_max_file);
+	}
 	if (c->reporter && strncmp(c->reporter, "ip:", 3) == 0 &&
 	    inet_pton(AF_INET, c->reporter + 3, &a4) != 1 &&
 	    inet_pton(AF_INET6, c->reporter + 3, &a6) != 1) {
@@ -228,6 +362,12 @@ int trap_config_parse(struct trap_config *c, const char *text, const char *name,
 		 64LL << 20},
 		{"capture", "max_bytes", MM_CONF_SIZE, &c->capture_max_bytes, 1 << 20, 1LL << 40},
 		{"capture", "max_file", MM_CONF_SIZE, &c->capture_max_file, 4096, 1LL << 30},
+		{"capture", "fetch", MM_CONF_BOOL, &c->fetch, 0, 0},
+		{"capture", "fetch_timeout", MM_CONF_INT, &c->fetch_timeout, 1, 3600},
+		{"capture", "fetch_max", MM_CONF_SIZE, &c->fetch_max, 0, 1LL << 30},
+		{"capture", "fetch_concurrent", MM_CONF_INT, &c->fetch_concurrent, 1, 4096},
+		{"capture", "fetch_per_session", MM_CONF_INT, &c->fetch_per_session, 1, 1000},
+		{"capture", "fetch_deny", MM_CONF_STR, &c->fetch_deny, 0, 0},
 		{"record", "enabled", MM_CONF_BOOL, &c->record, 0, 0},
 		{"record", "max_bytes", MM_CONF_SIZE, &c->record_max_bytes, 4096, 1LL << 30},
 		{"soc", "url", MM_CONF_STR, &c->url, 0, 0},

@@ -56,6 +56,7 @@ struct trap {
 	struct mm_sender *sender;
 	struct mm_reporter *rep;
 	struct trap_server *server;
+	struct trap_fetch *fetch;
 	struct event_base *base;
 	struct event *ev_sender, *ev_stats, *ev_int, *ev_term;
 	int dir_fd, lfd;
@@ -258,10 +259,12 @@ static int bind_listener(struct trap *t)
 	return 0;
 }
 
-/* The file limit the sessions need, raised while still root. */
-static unsigned long long raise_files(long long max_sessions)
+/* The file limit the sessions (and the fetches, when there are) need,
+ * raised while still root. */
+static unsigned long long raise_files(long long max_sessions, long long fetches)
 {
-	unsigned long long want = 2ULL * (unsigned long long)max_sessions + 64;
+	unsigned long long want = 2ULL * (unsigned long long)max_sessions + 64 +
+				  (unsigned long long)fetches;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -307,6 +310,17 @@ static void log_counters(struct trap *t)
 		 (unsigned long long)cbytes, (unsigned long long)es.lines,
 		 (unsigned long long)es.spooled, (unsigned long long)es.refused,
 		 (unsigned long long)es.errors);
+	if (t->fetch) {
+		struct trap_fetch_stats fs;
+
+		trap_fetch_stats(t->fetch, &fs);
+		log_info("fetches %llu (running %u, fetched %llu, failed %llu, denied %llu), not "
+			 "begun %llu (fetch_concurrent %llu, not fetched URLs %llu)",
+			 (unsigned long long)fs.started, fs.active, (unsigned long long)fs.fetched,
+			 (unsigned long long)fs.failed, (unsigned long long)fs.denied,
+			 (unsigned long long)(fs.dropped + fs.refused),
+			 (unsigned long long)fs.dropped, (unsigned long long)fs.refused);
+	}
 }
 
 static void on_sender(evutil_socket_t fd, short what, void *arg)
@@ -546,7 +560,9 @@ int main(int argc, char **argv)
 			t->cfg.port);
 		goto out;
 	}
-	max_files = raise_files(t->cfg.max_sessions);
+	/* A fetch holds one socket; the resolver a few. */
+	max_files = raise_files(t->cfg.max_sessions,
+				t->cfg.fetch ? t->cfg.fetch_concurrent + 8 : 0);
 	if (!foreground && daemon(0, 0) < 0) {
 		fprintf(stderr, "mamori-trap: cannot detach: %s\n", strerror(errno));
 		goto out;
@@ -562,6 +578,11 @@ int main(int argc, char **argv)
 	so.login = t->login;
 	so.limits = t->limits;
 	so.dir_fd = t->dir_fd;
+	if (t->cfg.fetch) {
+		if (trap_fetch_new(t->base, &t->cfg, t->capture, t->events, &t->fetch) < 0)
+			goto nomem;
+		so.fetch = t->fetch;
+	}
 	so.login_delay_ms =
 		t->cfg.delay_ms >= 0 ? (unsigned)t->cfg.delay_ms : t->persona->login_delay_ms;
 	if (trap_server_new(t->base, t->lfd, &so, &t->server) < 0) {
@@ -598,7 +619,11 @@ int main(int argc, char **argv)
 	event_base_dispatch(t->base);
 
 	trap_server_shutdown(t->server);
+	/* The counters first, with the fetches still running; those end now,
+	 * each with its event. */
 	log_counters(t);
+	trap_fetch_free(t->fetch);
+	t->fetch = NULL;
 	fflush(stdout);
 	if (t->sender) {
 		rc = mm_sender_drain(t->sender, DRAIN_MS);
@@ -612,6 +637,7 @@ nomem:
 out:
 	if (t->server)
 		trap_server_free(t->server);
+	trap_fetch_free(t->fetch);
 	if (t->ev_sender)
 		event_free(t->ev_sender);
 	if (t->ev_stats)

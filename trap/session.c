@@ -79,6 +79,7 @@ struct trap_session {
 	uint8_t rec_tried;
 	uint8_t line_echo;    /* the line being run ran echo or printf */
 	uint8_t nfiles;
+	uint16_t fetches;     /* fetches this session began */
 	uint16_t width, height;
 	const char *reason;   /* why it closes */
 	struct mm_buf line;
@@ -238,11 +239,38 @@ static void term_puts(struct trap_session *s, const char *str)
 
 /* ---- files the session makes ---- */
 
+void trap_file_members(json_t *ev, int rc, const struct trap_capture_file *f)
+{
+	char outfile[16 + MM_SHA256_HEX];
+
+	json_object_set_new(ev, "size", json_integer((json_int_t)f->size));
+	json_object_set_new(ev, "kind", json_string(f->kind));
+	if (rc != 0) {
+		json_object_set_new(ev, "stored", json_false());
+		json_object_set_new(ev, "why", json_string("larger than [capture] max_file"));
+		return;
+	}
+	snprintf(outfile, sizeof outfile, "downloads/%s", f->sha256);
+	json_object_set_new(ev, "shasum", json_string(f->sha256));
+	if (f->stored)
+		json_object_set_new(ev, "outfile", json_string(outfile));
+	if (f->tlsh[0])
+		json_object_set_new(ev, "tlsh", json_string(f->tlsh));
+	if (f->elf_class) {
+		json_object_set_new(ev, "elf_class", json_integer(f->elf_class));
+		json_object_set_new(ev, "elf_machine", json_string(f->elf_machine));
+		json_object_set_new(ev, "elf_endian", json_string(f->elf_endian));
+	}
+	json_object_set_new(ev, "stored", json_boolean(f->stored));
+	json_object_set_new(ev, "duplicate", json_boolean(f->duplicate));
+	if (!f->stored && f->why[0])
+		json_object_set_new(ev, "why", json_string(f->why));
+}
+
 static void capture_file(struct trap_session *s, const char *path, const uint8_t *data,
 			 size_t len, int echo)
 {
 	struct trap_capture_file f;
-	char outfile[16 + MM_SHA256_HEX];
 	json_t *ev;
 	int rc;
 
@@ -259,28 +287,7 @@ static void capture_file(struct trap_session *s, const char *path, const uint8_t
 		return;
 	json_object_set_new(ev, "url", trap_json_text(path, strlen(path)));
 	json_object_set_new(ev, "destfile", trap_json_text(path, strlen(path)));
-	json_object_set_new(ev, "size", json_integer((json_int_t)f.size));
-	json_object_set_new(ev, "kind", json_string(f.kind));
-	if (rc == 0) {
-		snprintf(outfile, sizeof outfile, "downloads/%s", f.sha256);
-		json_object_set_new(ev, "shasum", json_string(f.sha256));
-		if (f.stored)
-			json_object_set_new(ev, "outfile", json_string(outfile));
-		if (f.tlsh[0])
-			json_object_set_new(ev, "tlsh", json_string(f.tlsh));
-		if (f.elf_class) {
-			json_object_set_new(ev, "elf_class", json_integer(f.elf_class));
-			json_object_set_new(ev, "elf_machine", json_string(f.elf_machine));
-			json_object_set_new(ev, "elf_endian", json_string(f.elf_endian));
-		}
-		json_object_set_new(ev, "stored", json_boolean(f.stored));
-		json_object_set_new(ev, "duplicate", json_boolean(f.duplicate));
-		if (!f.stored && f.why[0])
-			json_object_set_new(ev, "why", json_string(f.why));
-	} else {
-		json_object_set_new(ev, "stored", json_false());
-		json_object_set_new(ev, "why", json_string("larger than [capture] max_file"));
-	}
+	trap_file_members(ev, rc, &f);
 	if (echo) {
 		json_t *a = json_array();
 		json_array_append_new(a, json_string("T1105"));
@@ -388,16 +395,36 @@ static void hook_command(void *arg, int argc, char **argv)
 static void hook_download(void *arg, const char *applet, const char *url, const char *outfile)
 {
 	struct trap_session *s = arg;
-	json_t *ev = json_object();
+	struct trap_server *srv = s->srv;
+	char why[128] = "";
+	json_t *ev;
+	int rc;
 
-	if (!ev)
+	srv->st.downloads++;
+	/* Fetched out of band when the configuration allows it: the fetch
+	 * gives the event, later; the shell still answers as a device that
+	 * could not connect. */
+	if (srv->o.fetch) {
+		if (s->fetches >= (unsigned)srv->cfg->fetch_per_session) {
+			snprintf(why, sizeof why, "fetch_per_session fetches were made");
+		} else if ((rc = trap_fetch_start(srv->o.fetch, &s->id, applet, url, outfile, why,
+						  sizeof why)) == 0) {
+			s->fetches++;
+			return;
+		} else if (!why[0]) {
+			snprintf(why, sizeof why, "%s", mm_strerror(rc));
+		}
+	}
+	if (!(ev = json_object()))
 		return;
-	s->srv->st.downloads++;
 	json_object_set_new(ev, "url", trap_json_text(url, strlen(url)));
 	json_object_set_new(ev, "applet", json_string(applet));
 	if (outfile && *outfile)
 		json_object_set_new(ev, "destfile", trap_json_text(outfile, strlen(outfile)));
-	json_object_set_new(ev, "message", json_string("the device could not connect"));
+	if (srv->o.fetch) {
+		json_object_set_new(ev, "fetched", json_false());
+		json_object_set_new(ev, "reason", json_string(why));
+	}
 	queue_event(s, "cowrie.session.file_download.failed", ev);
 }
 

@@ -48,6 +48,13 @@ struct trap_config {
 	long long max_line, max_fs, max_output_queue, max_output;
 	/* [capture] */
 	long long capture_max_bytes, capture_max_file;
+	int fetch;                /* 1: downloads the sessions ask for are fetched */
+	long long fetch_timeout;  /* seconds, the whole of one fetch */
+	long long fetch_max;      /* bytes of one fetched file; 0: capture_max_file */
+	long long fetch_concurrent, fetch_per_session;
+	char *fetch_deny;         /* as written: CIDR blocks, commas or spaces between */
+	struct trap_cidr *deny;   /* fetch_deny parsed (by the checks) */
+	size_t ndeny;
 	/* [record] */
 	int record;
 	long long record_max_bytes;
@@ -60,6 +67,32 @@ struct trap_config {
 	char *hostname;           /* RFC 5424 HOSTNAME; NULL: the host name */
 	char *reporter;           /* X.1367 Reporter "ip:ADDR" / "name:NAME"; NULL: see main.c */
 };
+
+/* An address block: an address (IPv4 as IPv4-mapped IPv6) and the
+ * length of its prefix, 0 to 128 (an IPv4 /N is 96 + N). */
+struct trap_cidr {
+	uint8_t b[16];
+	uint8_t bits;
+};
+
+/* The most blocks fetch_deny may list. */
+#define TRAP_CIDR_MAX 64
+/* The default of fetch_deny: the places a fetch must not reach from a
+ * honeypot (this host, its networks, what is not an address of anyone). */
+#define TRAP_FETCH_DENY_DEFAULT                                                                   \
+	"0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 "           \
+	"192.0.0.0/24 192.168.0.0/16 198.18.0.0/15 224.0.0.0/3 ::/128 ::1/128 fc00::/7 "          \
+	"fe80::/10 ff00::/8"
+
+/*
+ * Parses a list of CIDR blocks ("10.0.0.0/8, ::1/128 192.0.2.1": commas
+ * or blanks between; an address without /N is one address; "" and "none"
+ * are the empty list) into out (cap blocks). Returns 0 with *n the count,
+ * MM_EINVAL with bad (badlen bytes) the block that is not one, or
+ * MM_EFULL past cap. The bits below the prefix are cleared.
+ */
+int trap_cidr_parse_list(const char *s, struct trap_cidr *out, size_t cap, size_t *n, char *bad,
+			 size_t badlen);
 
 /* Fills the defaults (the data files from MAMORI_DATADIR when installed,
  * else the source tree's data/). Returns 0 or MM_ENOMEM. */
@@ -153,6 +186,10 @@ void trap_limits_release(struct trap_limits *l, const struct trap_addr *a);
 void trap_limits_stats(const struct trap_limits *l, struct trap_limits_stats *st);
 const char *trap_limit_name(enum trap_limit_verdict v);
 
+/* 1 when a lies in one of the n blocks of list (config.c, beside the
+ * parser of the blocks). */
+int trap_cidr_match(const struct trap_cidr *list, size_t n, const struct trap_addr *a);
+
 /* ---- the login policy (login.c) ---- */
 
 enum trap_login_verdict {
@@ -187,13 +224,73 @@ enum trap_login_verdict trap_login_attempt(struct trap_login *l, const struct tr
 size_t trap_login_pairs(const struct trap_login *l);
 uint64_t trap_login_evicted(const struct trap_login *l);
 
-/* ---- sessions (session.c) ---- */
+/* ---- fetching what sessions ask to download (fetch.c) ---- */
 
 struct event_base;
 struct trap_persona;
 struct trap_attack;
 struct trap_events;
 struct trap_capture;
+struct trap_capture_file;
+struct trap_session_id;
+struct trap_fetch;
+
+struct trap_fetch_stats {
+	uint64_t started;   /* fetches begun */
+	uint64_t fetched;   /* ended with a file */
+	uint64_t failed;    /* ended without one (denied addresses among them) */
+	uint64_t denied;    /* refused by fetch_deny */
+	uint64_t dropped;   /* not begun: fetch_concurrent were running */
+	uint64_t refused;   /* not begun: a URL that is not fetched (https, ftp ...) */
+	uint32_t active;
+};
+
+/*
+ * Fetches out of band, on base, the URLs the sessions' wget, curl and tftp
+ * asked for, when [capture] fetch is yes: http:// with libevent's HTTP
+ * client (no redirect is followed: a 3xx is a failure with its status and
+ * Location), tftp:// with a read request over UDP (RFC 1350, octet mode).
+ * A host name is resolved with evdns; every address is checked against
+ * fetch_deny before anything is sent to it. A fetch is bounded by
+ * fetch_max bytes and fetch_timeout seconds, and at most fetch_concurrent
+ * run at once. What arrives goes through the capture store and becomes a
+ * cowrie.session.file_download event (attack T1105), a failure a
+ * cowrie.session.file_download.failed event with a "reason", both with
+ * the session's id and addresses as they were when it asked: a fetch does
+ * not need its session to live. The resolver reads /etc/resolv.conf here,
+ * before the sandbox. Returns 0, MM_ENOMEM.
+ *
+ *	trap_fetch_new(base, &cfg, capture, events, &f);
+ *	rc = trap_fetch_start(f, &s->id, "wget", "http://192.0.2.1/x.arm", "/tmp/x.arm",
+ *			      why, sizeof why);
+ */
+int trap_fetch_new(struct event_base *base, const struct trap_config *cfg,
+		   struct trap_capture *capture, struct trap_events *events,
+		   struct trap_fetch **out);
+/*
+ * Starts fetching url for the session id (copied). Never emits an event
+ * itself before it returns: the outcome comes later from the loop.
+ * Returns 0 (started), MM_EINVAL (a URL that is not fetched: https, ftp,
+ * no host; why says so), MM_EFULL (fetch_concurrent fetches run; counted
+ * as dropped), MM_ENOMEM.
+ */
+int trap_fetch_start(struct trap_fetch *f, const struct trap_session_id *id, const char *applet,
+		     const char *url, const char *destfile, char *why, size_t whylen);
+void trap_fetch_stats(const struct trap_fetch *f, struct trap_fetch_stats *st);
+/* Ends every fetch still running (each gets its failed event, reason
+ * "shutdown") and frees f. */
+void trap_fetch_free(struct trap_fetch *f);
+
+/* ---- sessions (session.c) ---- */
+
+/*
+ * Adds a captured file's members to ev (shasum, outfile when stored, tlsh,
+ * kind, size, elf_*, stored, duplicate, why), as trap_capture_add's rc
+ * (0 or MM_ETOOBIG) and f left them: the members every
+ * cowrie.session.file_download carries.
+ */
+struct json_t;
+void trap_file_members(struct json_t *ev, int rc, const struct trap_capture_file *f);
 
 struct trap_server_opts {
 	const struct trap_config *cfg;
@@ -203,6 +300,7 @@ struct trap_server_opts {
 	struct trap_capture *capture;
 	struct trap_login *login;
 	struct trap_limits *limits;
+	struct trap_fetch *fetch;    /* NULL: nothing is fetched */
 	int dir_fd;
 	unsigned login_delay_ms;
 };

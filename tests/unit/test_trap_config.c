@@ -12,6 +12,10 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "mamori/error.h"
 
 #include "trap.h"
@@ -43,6 +47,12 @@ static void defaults(void **state)
 	assert_int_equal(c.max_fs, 8 << 20);
 	assert_int_equal(c.capture_max_bytes, 1LL << 30);
 	assert_int_equal(c.capture_max_file, 32 << 20);
+	assert_int_equal(c.fetch, 0);
+	assert_int_equal(c.fetch_timeout, 30);
+	assert_int_equal(c.fetch_max, 0);
+	assert_int_equal(c.fetch_concurrent, 16);
+	assert_int_equal(c.fetch_per_session, 8);
+	assert_string_equal(c.fetch_deny, TRAP_FETCH_DENY_DEFAULT);
 	assert_int_equal(c.record, 1);
 	assert_int_equal(c.record_max_bytes, 1 << 20);
 	assert_null(c.url);
@@ -53,6 +63,8 @@ static void defaults(void **state)
 	/* An empty file is a working configuration. */
 	assert_int_equal(trap_config_parse(&c, "", "t.conf", err, sizeof err), 0);
 	assert_int_equal(trap_config_check(&c, err, sizeof err), 0);
+	/* The checks parsed the default deny list: loopback is in it. */
+	assert_int_equal(c.ndeny, 15);
 	trap_config_free(&c);
 }
 
@@ -88,6 +100,12 @@ static void every_key(void **state)
 			   "[capture]\n"
 			   "max_bytes = 2G\n"
 			   "max_file = 4M\n"
+			   "fetch = yes\n"
+			   "fetch_timeout = 7\n"
+			   "fetch_max = 1M\n"
+			   "fetch_concurrent = 3\n"
+			   "fetch_per_session = 2\n"
+			   "fetch_deny = 10.0.0.0/8, 2001:db8::/32\n"
 			   "[record]\n"
 			   "enabled = no\n"
 			   "max_bytes = 64K\n"
@@ -135,6 +153,15 @@ static void every_key(void **state)
 	assert_int_equal(c.max_output_queue, 128 << 10);
 	assert_int_equal(c.capture_max_bytes, 2LL << 30);
 	assert_int_equal(c.capture_max_file, 4 << 20);
+	assert_int_equal(c.fetch, 1);
+	assert_int_equal(c.fetch_timeout, 7);
+	assert_int_equal(c.fetch_max, 1 << 20);
+	assert_int_equal(c.fetch_concurrent, 3);
+	assert_int_equal(c.fetch_per_session, 2);
+	assert_string_equal(c.fetch_deny, "10.0.0.0/8, 2001:db8::/32");
+	assert_int_equal(c.ndeny, 2);
+	assert_int_equal(c.deny[0].bits, 96 + 8);
+	assert_int_equal(c.deny[1].bits, 32);
 	assert_int_equal(c.record, 0);
 	assert_int_equal(c.record_max_bytes, 64 << 10);
 	assert_string_equal(c.url, "tcp://127.0.0.1:6514");
@@ -176,6 +203,17 @@ static const struct {
 	{"[record]\nenabled = perhaps\n", "t.conf:2:", "enabled"},
 	{"[capture]\nmax_file = 1\n", "t.conf:2:", "max_file"},
 	{"[soc]\nurl = http://x\n", "t.conf:2:", "url"},
+	{"[capture]\nfetch = sometimes\n", "t.conf:2:", "fetch"},
+	{"[capture]\nfetch_timeout = 0\n", "t.conf:2:", "fetch_timeout"},
+	{"[capture]\nfetch_timeout = 3601\n", "t.conf:2:", "fetch_timeout"},
+	{"[capture]\nfetch_concurrent = 0\n", "t.conf:2:", "fetch_concurrent"},
+	{"[capture]\nfetch_per_session = 0\n", "t.conf:2:", "fetch_per_session"},
+	{"[capture]\nmax_file = 1M\n\nfetch_max = 2M\n", "t.conf:4:", "fetch_max"},
+	{"[capture]\nfetch_max = 64M\n", "t.conf:2:", "max_file"},
+	{"[capture]\n# c\nfetch_deny = 10.0.0.0/8 nowhere\n", "t.conf:3:", "nowhere"},
+	{"[capture]\nfetch_deny = 10.0.0.0/33\n", "t.conf:2:", "10.0.0.0/33"},
+	{"[capture]\nfetch_deny = ::/129\n", "t.conf:2:", "::/129"},
+	{"[capture]\nfetch_deny = 10.0.0.0/\n", "t.conf:2:", "fetch_deny"},
 	{"[soc]\n\nspool_sync = sometimes\n", "t.conf:3:", "spool_sync"},
 	{"[soc]\nreporter = mac:00:11:22:33:44:55\n", "t.conf:2:", "reporter"},
 	{"[soc]\nreporter = ip:nowhere\n", "t.conf:2:", "reporter"},
@@ -288,10 +326,137 @@ static void shipped_file(void **state)
 	assert_int_equal(c.capture_max_file, d.capture_max_file);
 	assert_int_equal(c.record, d.record);
 	assert_int_equal(c.record_max_bytes, d.record_max_bytes);
+	assert_int_equal(c.fetch, d.fetch);
+	assert_int_equal(c.fetch_timeout, d.fetch_timeout);
+	assert_int_equal(c.fetch_max, d.fetch_max);
+	assert_int_equal(c.fetch_concurrent, d.fetch_concurrent);
+	assert_int_equal(c.fetch_per_session, d.fetch_per_session);
+	assert_string_equal(c.fetch_deny, d.fetch_deny);
 	assert_int_equal(c.spool_max, d.spool_max);
 	assert_string_equal(c.url, TRAP_DEFAULT_URL);
 	trap_config_free(&c);
 	trap_config_free(&d);
+}
+
+/* Address blocks: parsed, host bits cleared, and matched. */
+static void cidr_lists(void **state)
+{
+	static const struct {
+		const char *list;
+		int rc;
+		size_t n;
+		const char *addr;   /* an address to match against the list */
+		int match;
+	} t[] = {
+		{"", 0, 0, "127.0.0.1", 0},
+		{"none", 0, 0, "127.0.0.1", 0},
+		{"127.0.0.0/8", 0, 1, "127.255.1.2", 1},
+		{"127.0.0.0/8", 0, 1, "128.0.0.1", 0},
+		{"10.1.2.3/8", 0, 1, "10.200.0.1", 1},
+		{"192.0.2.1", 0, 1, "192.0.2.1", 1},
+		{"192.0.2.1", 0, 1, "192.0.2.2", 0},
+		{"172.16.0.0/12", 0, 1, "172.31.255.255", 1},
+		{"172.16.0.0/12", 0, 1, "172.32.0.0", 0},
+		{"0.0.0.0/0", 0, 1, "203.0.113.9", 1},
+		{"0.0.0.0/0", 0, 1, "2001:db8::1", 0},
+		{"::1/128, fe80::/10", 0, 2, "fe80::1", 1},
+		{"::1/128,fe80::/10", 0, 2, "fec0::1", 0},
+		{"fc00::/7", 0, 1, "fdff::1", 1},
+		{" 10.0.0.0/8 ,\t::1 ", 0, 2, "::1", 1},
+		/* IPv4 blocks match IPv4-mapped IPv6 addresses, as trap_addr holds them. */
+		{"127.0.0.0/8", 0, 1, "::ffff:127.0.0.1", 1},
+		{"127.0.0.0/8 x", MM_EINVAL, 0, NULL, 0},
+		{"1.2.3.4/-1", MM_EINVAL, 0, NULL, 0},
+		{"1.2.3.4/8x", MM_EINVAL, 0, NULL, 0},
+		{"/8", MM_EINVAL, 0, NULL, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++) {
+		struct trap_cidr list[4];
+		struct trap_addr a;
+		struct sockaddr_in6 s6;
+		struct sockaddr_in s4;
+		char why[80];
+		size_t n = 99;
+		int rc = trap_cidr_parse_list(t[i].list, list, N(list), &n, why, sizeof why);
+
+		if (rc != t[i].rc)
+			fail_msg("case %zu (%s): rc %d", i, t[i].list, rc);
+		if (rc < 0) {
+			assert_true(why[0] != '\0');
+			continue;
+		}
+		assert_int_equal(n, t[i].n);
+		memset(&s4, 0, sizeof s4);
+		memset(&s6, 0, sizeof s6);
+		if (inet_pton(AF_INET, t[i].addr, &s4.sin_addr) == 1) {
+			s4.sin_family = AF_INET;
+			assert_int_equal(trap_addr_from((struct sockaddr *)&s4, &a), 0);
+		} else {
+			assert_int_equal(inet_pton(AF_INET6, t[i].addr, &s6.sin6_addr), 1);
+			s6.sin6_family = AF_INET6;
+			assert_int_equal(trap_addr_from((struct sockaddr *)&s6, &a), 0);
+		}
+		if (trap_cidr_match(list, n, &a) != t[i].match)
+			fail_msg("case %zu: %s in %s: want %d", i, t[i].addr, t[i].list,
+				 t[i].match);
+	}
+}
+
+/* More blocks than the table holds are refused, not cut. */
+static void cidr_full(void **state)
+{
+	struct trap_cidr list[2];
+	char why[80] = "";
+	size_t n;
+
+	(void)state;
+	assert_int_equal(trap_cidr_parse_list("10.0.0.0/8 ::1 192.0.2.0/24", list, 2, &n, why,
+					      sizeof why),
+			 MM_EFULL);
+	assert_non_null(strstr(why, "more than 2"));
+}
+
+/* The default deny list keeps fetches off this host and its networks. */
+static void default_deny(void **state)
+{
+	static const struct {
+		const char *addr;
+		int denied;
+	} t[] = {
+		{"127.0.0.1", 1}, {"10.1.1.1", 1},   {"192.168.0.1", 1}, {"172.20.0.1", 1},
+		{"169.254.169.254", 1}, {"0.0.0.0", 1}, {"224.0.0.1", 1}, {"255.255.255.255", 1},
+		{"100.64.0.1", 1}, {"::1", 1},       {"fe80::1", 1},     {"fd00::1", 1},
+		{"::", 1},         {"203.0.113.5", 0}, {"8.8.8.8", 0},   {"2001:db8::5", 0},
+	};
+	struct trap_config c;
+	char err[512] = "";
+	size_t i;
+
+	(void)state;
+	assert_int_equal(trap_config_init(&c), 0);
+	assert_int_equal(trap_config_check(&c, err, sizeof err), 0);
+	for (i = 0; i < N(t); i++) {
+		struct sockaddr_in6 s6;
+		struct sockaddr_in s4;
+		struct trap_addr a;
+
+		memset(&s4, 0, sizeof s4);
+		memset(&s6, 0, sizeof s6);
+		if (inet_pton(AF_INET, t[i].addr, &s4.sin_addr) == 1) {
+			s4.sin_family = AF_INET;
+			assert_int_equal(trap_addr_from((struct sockaddr *)&s4, &a), 0);
+		} else {
+			assert_int_equal(inet_pton(AF_INET6, t[i].addr, &s6.sin6_addr), 1);
+			s6.sin6_family = AF_INET6;
+			assert_int_equal(trap_addr_from((struct sockaddr *)&s6, &a), 0);
+		}
+		if (trap_cidr_match(c.deny, c.ndeny, &a) != t[i].denied)
+			fail_msg("%s: denied %d, want %d", t[i].addr, !t[i].denied, t[i].denied);
+	}
+	trap_config_free(&c);
 }
 
 int main(void)
@@ -300,7 +465,8 @@ int main(void)
 		cmocka_unit_test(defaults),	cmocka_unit_test(every_key),
 		cmocka_unit_test(bad_values),	cmocka_unit_test(accept_words),
 		cmocka_unit_test(check_command_line), cmocka_unit_test(missing_file),
-		cmocka_unit_test(shipped_file),
+		cmocka_unit_test(shipped_file), cmocka_unit_test(cidr_lists),
+		cmocka_unit_test(cidr_full),	cmocka_unit_test(default_deny),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
