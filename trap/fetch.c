@@ -46,30 +46,22 @@
 #include "event.h"
 #include "trap.h"
 
-#define HOST_MAX 256
-#define REQ_PATH_MAX 2048
 /* The response headers an HTTP server may send. */
 #define HEADERS_MAX (16 * 1024)
 #define TFTP_BLOCK 512
-#define TFTP_FILE_MAX 255
+#define TFTP_FILE_MAX TRAP_URL_TFTP_FILE_MAX
 /* A TFTP packet not answered within TFTP_WAIT_MS is sent again, at most
  * TFTP_RETRIES times (the deadline of the whole fetch still holds). */
 #define TFTP_WAIT_MS 1000
 #define TFTP_RETRIES 5
 
-enum proto { P_HTTP, P_TFTP };
-
 struct fetch {
 	LIST_ENTRY(fetch) link;
 	struct trap_fetch *tf;
 	struct trap_session_id id;
-	enum proto proto;
 	char applet[8];
 	char *url, *destfile;
-	char host[HOST_MAX];            /* without the brackets of an IPv6 literal */
-	char hostport[HOST_MAX + 8];    /* the Host header */
-	uint16_t port;
-	char path[REQ_PATH_MAX];        /* http: path and query; tftp: the file */
+	struct trap_url u;              /* url split */
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	char addr[INET6_ADDRSTRLEN];    /* the address checked and used; "" before */
@@ -323,7 +315,7 @@ static void http_start(struct fetch *f)
 	struct evhttp_request *req;
 	struct evkeyvalq *h;
 
-	f->conn = evhttp_connection_base_new(tf->base, NULL, f->addr, f->port);
+	f->conn = evhttp_connection_base_new(tf->base, NULL, f->addr, f->u.port);
 	if (!f->conn) {
 		end(f, 0, "out of memory");
 		return;
@@ -339,13 +331,13 @@ static void http_start(struct fetch *f)
 	evhttp_request_set_error_cb(req, on_http_error);
 	h = evhttp_request_get_output_headers(req);
 	/* What BusyBox's wget sends; curl gives its own name. */
-	evhttp_add_header(h, "Host", f->hostport);
+	evhttp_add_header(h, "Host", f->u.hostport);
 	evhttp_add_header(h, "User-Agent", strcmp(f->applet, "curl") == 0 ? "curl/7.88.1" : "Wget");
 	if (strcmp(f->applet, "curl") == 0)
 		evhttp_add_header(h, "Accept", "*/*");
 	evhttp_add_header(h, "Connection", "close");
 	/* On failure the request is freed by libevent. */
-	if (evhttp_make_request(f->conn, req, EVHTTP_REQ_GET, f->path) < 0)
+	if (evhttp_make_request(f->conn, req, EVHTTP_REQ_GET, f->u.path) < 0)
 		end(f, 0, "connection failed");
 }
 
@@ -518,7 +510,7 @@ static void on_tftp(evutil_socket_t fd, short what, void *arg)
 static void tftp_start(struct fetch *f)
 {
 	struct timeval tv = {TFTP_WAIT_MS / 1000, (TFTP_WAIT_MS % 1000) * 1000};
-	size_t flen = strlen(f->path);
+	size_t flen = strlen(f->u.path);
 
 	f->fd = socket(f->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->fd < 0) {
@@ -533,7 +525,7 @@ static void tftp_start(struct fetch *f)
 	/* RRQ: opcode 1, the file, NUL, the mode, NUL. */
 	f->pkt[0] = 0;
 	f->pkt[1] = 1;
-	memcpy(f->pkt + 2, f->path, flen + 1);
+	memcpy(f->pkt + 2, f->u.path, flen + 1);
 	memcpy(f->pkt + 2 + flen + 1, "octet", 6);
 	f->pktlen = 2 + flen + 1 + 6;
 	tftp_send(f);
@@ -553,13 +545,13 @@ static int use_address(struct fetch *f, const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&f->sa;
 		memcpy(s4, sa, sizeof *s4);
-		s4->sin_port = htons(f->port);
+		s4->sin_port = htons(f->u.port);
 		f->salen = sizeof *s4;
 		inet_ntop(AF_INET, &s4->sin_addr, f->addr, sizeof f->addr);
 	} else {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&f->sa;
 		memcpy(s6, sa, sizeof *s6);
-		s6->sin6_port = htons(f->port);
+		s6->sin6_port = htons(f->u.port);
 		f->salen = sizeof *s6;
 		inet_ntop(AF_INET6, &s6->sin6_addr, f->addr, sizeof f->addr);
 	}
@@ -570,7 +562,7 @@ static int use_address(struct fetch *f, const struct sockaddr *sa)
 
 static void connect_now(struct fetch *f)
 {
-	if (f->proto == P_HTTP)
+	if (f->u.proto == TRAP_URL_HTTP)
 		http_start(f);
 	else
 		tftp_start(f);
@@ -631,7 +623,7 @@ static void resolve(struct fetch *f)
 
 	memset(&s4, 0, sizeof s4);
 	memset(&s6, 0, sizeof s6);
-	if (inet_pton(AF_INET, f->host, &s4.sin_addr) == 1) {
+	if (inet_pton(AF_INET, f->u.host, &s4.sin_addr) == 1) {
 		s4.sin_family = AF_INET;
 		if (use_address(f, (struct sockaddr *)&s4) < 0)
 			denied(f);
@@ -639,7 +631,7 @@ static void resolve(struct fetch *f)
 			connect_now(f);
 		return;
 	}
-	if (inet_pton(AF_INET6, f->host, &s6.sin6_addr) == 1) {
+	if (inet_pton(AF_INET6, f->u.host, &s6.sin6_addr) == 1) {
 		s6.sin6_family = AF_INET6;
 		if (use_address(f, (struct sockaddr *)&s6) < 0)
 			denied(f);
@@ -653,29 +645,28 @@ static void resolve(struct fetch *f)
 	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = f->proto == P_HTTP ? SOCK_STREAM : SOCK_DGRAM;
+	hints.ai_socktype = f->u.proto == TRAP_URL_HTTP ? SOCK_STREAM : SOCK_DGRAM;
 	/* The answer may come before this returns (an error, /etc/hosts):
 	 * then the request is NULL and the callback has run. */
-	f->dnsreq = evdns_getaddrinfo(f->tf->dns, f->host, NULL, &hints, on_resolved, f);
+	f->dnsreq = evdns_getaddrinfo(f->tf->dns, f->u.host, NULL, &hints, on_resolved, f);
 }
 
 /* ---- URLs ---- */
 
-/* Splits url into f's protocol, host, port and path. 0, or MM_EINVAL with
- * why. A URL without a scheme is http, as wget and curl take it. */
-static int url_split(struct fetch *f, const char *url, char *why, size_t whylen)
+/* A URL without a scheme is http, as wget and curl take it (trap.h). */
+int trap_url_split(const char *url, struct trap_url *u, char *why, size_t whylen)
 {
 	const char *h, *e, *at, *colon, *hend;
 	size_t hl, i;
 	unsigned long port;
 
 	if (strncmp(url, "http://", 7) == 0) {
-		f->proto = P_HTTP;
-		f->port = 80;
+		u->proto = TRAP_URL_HTTP;
+		u->port = 80;
 		h = url + 7;
 	} else if (strncmp(url, "tftp://", 7) == 0) {
-		f->proto = P_TFTP;
-		f->port = 69;
+		u->proto = TRAP_URL_TFTP;
+		u->port = 69;
 		h = url + 7;
 	} else if (strncmp(url, "https://", 8) == 0) {
 		snprintf(why, whylen, "https is not fetched");
@@ -687,8 +678,8 @@ static int url_split(struct fetch *f, const char *url, char *why, size_t whylen)
 		snprintf(why, whylen, "not an http or tftp URL");
 		return MM_EINVAL;
 	} else {
-		f->proto = P_HTTP;
-		f->port = 80;
+		u->proto = TRAP_URL_HTTP;
+		u->port = 80;
 		h = url;
 	}
 	for (i = 0; url[i]; i++)
@@ -720,12 +711,12 @@ static int url_split(struct fetch *f, const char *url, char *why, size_t whylen)
 		colon = memchr(h, ':', (size_t)(e - h));
 		hl = colon ? (size_t)(colon - h) : (size_t)(e - h);
 	}
-	if (hl == 0 || hl >= sizeof f->host) {
+	if (hl == 0 || hl >= sizeof u->host) {
 		snprintf(why, whylen, "no host");
 		return MM_EINVAL;
 	}
-	memcpy(f->host, h, hl);
-	f->host[hl] = '\0';
+	memcpy(u->host, h, hl);
+	u->host[hl] = '\0';
 	if (colon && colon + 1 < e) {
 		char num[8], *end;
 		size_t nl = (size_t)(e - colon - 1);
@@ -742,22 +733,22 @@ static int url_split(struct fetch *f, const char *url, char *why, size_t whylen)
 			snprintf(why, whylen, "bad port");
 			return MM_EINVAL;
 		}
-		f->port = (uint16_t)port;
+		u->port = (uint16_t)port;
 	}
-	snprintf(f->hostport, sizeof f->hostport, "%s%s%s", strchr(f->host, ':') ? "[" : "",
-		 f->host, strchr(f->host, ':') ? "]" : "");
-	if (f->port != (f->proto == P_HTTP ? 80 : 69)) {
-		size_t n = strlen(f->hostport);
-		snprintf(f->hostport + n, sizeof f->hostport - n, ":%u", (unsigned)f->port);
+	snprintf(u->hostport, sizeof u->hostport, "%s%s%s", strchr(u->host, ':') ? "[" : "",
+		 u->host, strchr(u->host, ':') ? "]" : "");
+	if (u->port != (u->proto == TRAP_URL_HTTP ? 80 : 69)) {
+		size_t n = strlen(u->hostport);
+		snprintf(u->hostport + n, sizeof u->hostport - n, ":%u", (unsigned)u->port);
 	}
-	if (f->proto == P_HTTP) {
+	if (u->proto == TRAP_URL_HTTP) {
 		size_t pl = strcspn(e, "#");
 
-		if (pl + 2 > sizeof f->path) {
+		if (pl + 2 > sizeof u->path) {
 			snprintf(why, whylen, "the URL is too long");
 			return MM_EINVAL;
 		}
-		snprintf(f->path, sizeof f->path, "%s%.*s", *e == '/' ? "" : "/", (int)pl, e);
+		snprintf(u->path, sizeof u->path, "%s%.*s", *e == '/' ? "" : "/", (int)pl, e);
 	} else {
 		const char *file = *e == '/' ? e + 1 : e;
 
@@ -765,7 +756,7 @@ static int url_split(struct fetch *f, const char *url, char *why, size_t whylen)
 			snprintf(why, whylen, "no file or a file name too long for tftp");
 			return MM_EINVAL;
 		}
-		snprintf(f->path, sizeof f->path, "%s", file);
+		snprintf(u->path, sizeof u->path, "%s", file);
 	}
 	return 0;
 }
@@ -817,7 +808,7 @@ int trap_fetch_start(struct trap_fetch *tf, const struct trap_session_id *id, co
 	f->tf = tf;
 	f->id = *id;
 	snprintf(f->applet, sizeof f->applet, "%s", applet);
-	if ((rc = url_split(f, url, why, whylen)) < 0) {
+	if ((rc = trap_url_split(url, &f->u, why, whylen)) < 0) {
 		tf->st.refused++;
 		free(f);
 		return rc;

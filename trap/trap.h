@@ -233,6 +233,28 @@ struct trap_events;
 struct trap_capture;
 struct trap_capture_file;
 struct trap_session_id;
+/* A URL a session asked for, split: what a fetch connects to and asks. */
+#define TRAP_URL_HOST_MAX 256
+#define TRAP_URL_PATH_MAX 2048
+#define TRAP_URL_TFTP_FILE_MAX 255
+enum trap_url_proto { TRAP_URL_HTTP, TRAP_URL_TFTP };
+struct trap_url {
+	enum trap_url_proto proto;
+	char host[TRAP_URL_HOST_MAX];         /* without the brackets of an IPv6 literal */
+	char hostport[TRAP_URL_HOST_MAX + 8]; /* the Host header */
+	uint16_t port;
+	char path[TRAP_URL_PATH_MAX];         /* http: path and query; tftp: the file */
+};
+
+/*
+ * Splits url (attacker text) into u: http:// or tftp://, or no scheme (http,
+ * as wget and curl take it); a user and password before the host are
+ * dropped; an IPv6 literal in brackets; a port 1-65535. Returns 0, or
+ * MM_EINVAL with why ("https is not fetched", "ftp is not fetched", "no
+ * host", "bad port", a blank or control character, too long).
+ */
+int trap_url_split(const char *url, struct trap_url *u, char *why, size_t whylen);
+
 struct trap_fetch;
 
 struct trap_fetch_stats {
