@@ -28,15 +28,15 @@ static const char *data_path(const char *rel, char *out, size_t cap)
 	return out;
 }
 
-static int errf(char *err, size_t size, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t size, int rc, const char *fmt, ...)
+int trap_errf(char *err, size_t size, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(err, size, fmt, ap);
-	va_end(ap);
+	if (err && size) {
+		va_start(ap, fmt);
+		vsnprintf(err, size, fmt, ap);
+		va_end(ap);
+	}
 	return rc;
 }
 
@@ -262,19 +262,19 @@ static int check_values(struct trap_config *c, const char *text, const char *nam
 
 	if (c->accept_s && trap_accept_parse(c->accept_s, &c->accept) < 0) {
 		line = text ? key_line(text, "login", "accept") : 0;
-		return errf(err, errlen, MM_EINVAL,
+		return trap_errf(err, errlen, MM_EINVAL,
 			    "%s:%d: [login] accept: expected mirai, all, any or none: %s", name,
 			    line, c->accept_s);
 	}
 	if (c->listen && inet_pton(AF_INET, c->listen, &a4) != 1 &&
 	    inet_pton(AF_INET6, c->listen, &a6) != 1) {
 		line = text ? key_line(text, "trap", "listen") : 0;
-		return errf(err, errlen, MM_EINVAL, "%s:%d: [trap] listen: not an IP address: %s",
+		return trap_errf(err, errlen, MM_EINVAL, "%s:%d: [trap] listen: not an IP address: %s",
 			    name, line, c->listen);
 	}
 	if (c->url && strcmp(c->url, "none") != 0 && mm_send_url_parse(c->url, &u) < 0) {
 		line = text ? key_line(text, "soc", "url") : 0;
-		return errf(err, errlen, MM_EINVAL,
+		return trap_errf(err, errlen, MM_EINVAL,
 			    "%s:%d: [soc] url: expected udp://, tcp://, tls://, relp:// or "
 			    "relp+tls://HOST:PORT or none: %s",
 			    name, line, c->url);
@@ -282,14 +282,14 @@ static int check_values(struct trap_config *c, const char *text, const char *nam
 	mm_spool_opts_default(&so);
 	if (c->spool_sync && mm_spool_sync_parse(c->spool_sync, &so) < 0) {
 		line = text ? key_line(text, "soc", "spool_sync") : 0;
-		return errf(err, errlen, MM_EINVAL,
+		return trap_errf(err, errlen, MM_EINVAL,
 			    "%s:%d: [soc] spool_sync: expected always, interval or never: %s", name,
 			    line, c->spool_sync);
 	}
 	if (c->reporter && strncmp(c->reporter, "ip:", 3) != 0 &&
 	    strncmp(c->reporter, "name:", 5) != 0) {
 		line = text ? key_line(text, "soc", "reporter") : 0;
-		return errf(err, errlen, MM_EINVAL,
+		return trap_errf(err, errlen, MM_EINVAL,
 			    "%s:%d: [soc] reporter: expected ip:ADDR or name:NAME: %s", name, line,
 			    c->reporter);
 	}
@@ -301,7 +301,7 @@ static int check_values(struct trap_config *c, const char *text, const char *nam
 		if (trap_cidr_parse_list(c->fetch_deny, tmp, TRAP_CIDR_MAX, &n, bad, sizeof bad) <
 		    0) {
 			line = text ? key_line(text, "capture", "fetch_deny") : 0;
-			return errf(err, errlen, MM_EINVAL,
+			return trap_errf(err, errlen, MM_EINVAL,
 				    "%s:%d: [capture] fetch_deny: not an address block: %s", name,
 				    line, bad);
 		}
@@ -310,14 +310,14 @@ static int check_values(struct trap_config *c, const char *text, const char *nam
 		c->ndeny = 0;
 		if (n > 0) {
 			if (!(c->deny = malloc(n * sizeof *c->deny)))
-				return errf(err, errlen, MM_ENOMEM, "out of memory");
+				return trap_errf(err, errlen, MM_ENOMEM, "out of memory");
 			memcpy(c->deny, tmp, n * sizeof *c->deny);
 			c->ndeny = n;
 		}
 	}
 	if (c->fetch_max > c->capture_max_file) {
 		line = text ? key_line(text, "capture", "fetch_max") : 0;
-		return errf(err, errlen, MM_EINVAL,
+		return trap_errf(err, errlen, MM_EINVAL,
 			    "%s:%d: [capture] fetch_max: larger than [capture] max_file (%lld)",
 			    name, line, c->capture_max_file);
 	}
@@ -325,7 +325,7 @@ static int check_values(struct trap_config *c, const char *text, const char *nam
 	    inet_pton(AF_INET, c->reporter + 3, &a4) != 1 &&
 	    inet_pton(AF_INET6, c->reporter + 3, &a6) != 1) {
 		line = text ? key_line(text, "soc", "reporter") : 0;
-		return errf(err, errlen, MM_EINVAL, "%s:%d: [soc] reporter: not an IP address: %s",
+		return trap_errf(err, errlen, MM_EINVAL, "%s:%d: [soc] reporter: not an IP address: %s",
 			    name, line, c->reporter + 3);
 	}
 	return 0;
@@ -387,8 +387,8 @@ int trap_config_parse(struct trap_config *c, const char *text, const char *name,
 	rc = mm_conf_parse(text, keys, sizeof keys / sizeof keys[0], &e);
 	if (rc < 0) {
 		if (e.line > 0)
-			return errf(err, errlen, rc, "%s:%d: %s", name, e.line, e.msg);
-		return errf(err, errlen, rc, "%s: %s", name, e.msg);
+			return trap_errf(err, errlen, rc, "%s:%d: %s", name, e.line, e.msg);
+		return trap_errf(err, errlen, rc, "%s: %s", name, e.msg);
 	}
 	return check_values(c, text, name, err, errlen);
 }
@@ -404,18 +404,18 @@ int trap_config_load(struct trap_config *c, const char *path, char *err, size_t 
 	int rc;
 
 	if (!f)
-		return errf(err, errlen, MM_EIO, "%s: cannot be read", path);
+		return trap_errf(err, errlen, MM_EIO, "%s: cannot be read", path);
 	if (!(text = malloc(CONF_MAX + 1))) {
 		fclose(f);
 		return MM_ENOMEM;
 	}
 	n = fread(text, 1, CONF_MAX + 1, f);
 	if (ferror(f)) {
-		rc = errf(err, errlen, MM_EIO, "%s: read error", path);
+		rc = trap_errf(err, errlen, MM_EIO, "%s: read error", path);
 		goto out;
 	}
 	if (n > CONF_MAX) {
-		rc = errf(err, errlen, MM_ETOOBIG, "%s: larger than %d bytes", path, CONF_MAX);
+		rc = trap_errf(err, errlen, MM_ETOOBIG, "%s: larger than %d bytes", path, CONF_MAX);
 		goto out;
 	}
 	text[n] = '\0';
@@ -440,13 +440,13 @@ int trap_config_check(struct trap_config *c, char *err, size_t errlen)
 		return rc;
 	}
 	if (!c->dir || !c->dir[0])
-		return errf(err, errlen, MM_EINVAL, "[trap] dir: empty");
+		return trap_errf(err, errlen, MM_EINVAL, "[trap] dir: empty");
 	if (!c->persona || !c->persona[0] || strchr(c->persona, '/'))
-		return errf(err, errlen, MM_EINVAL, "[trap] persona: not a persona name: %s",
+		return trap_errf(err, errlen, MM_EINVAL, "[trap] persona: not a persona name: %s",
 			    c->persona ? c->persona : "");
 	if (c->accept != TRAP_ACCEPT_NONE && c->accept != TRAP_ACCEPT_ANY &&
 	    (!c->credentials || !c->credentials[0]))
-		return errf(err, errlen, MM_EINVAL, "[login] credentials: needed by accept %s",
+		return trap_errf(err, errlen, MM_EINVAL, "[login] credentials: needed by accept %s",
 			    c->accept_s);
 	return 0;
 }

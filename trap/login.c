@@ -29,20 +29,6 @@ struct trap_login {
 	struct trap_addrtab *tab;
 };
 
-static int errf(char *err, size_t size, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t size, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && size) {
-		va_start(ap, fmt);
-		vsnprintf(err, size, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static int cmp_pair(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -74,7 +60,7 @@ static int load_pairs(struct trap_login *l, const char *path, char *err, size_t 
 	int line = 0, rc = 0;
 
 	if (!f)
-		return errf(err, errlen, MM_EIO, "%s: cannot be read", path);
+		return trap_errf(err, errlen, MM_EIO, "%s: cannot be read", path);
 	if (!(text = malloc(TRAP_LOGIN_FILE_MAX + 1))) {
 		fclose(f);
 		return MM_ENOMEM;
@@ -82,7 +68,7 @@ static int load_pairs(struct trap_login *l, const char *path, char *err, size_t 
 	n = fread(text, 1, TRAP_LOGIN_FILE_MAX + 1, f);
 	fclose(f);
 	if (n > TRAP_LOGIN_FILE_MAX) {
-		rc = errf(err, errlen, MM_ETOOBIG, "%s: larger than %d bytes", path,
+		rc = trap_errf(err, errlen, MM_ETOOBIG, "%s: larger than %d bytes", path,
 			  TRAP_LOGIN_FILE_MAX);
 		goto out;
 	}
@@ -100,7 +86,7 @@ static int load_pairs(struct trap_login *l, const char *path, char *err, size_t 
 			goto next;
 		nf = split_tabs(p, fl, 5);
 		if (nf != 4) {
-			rc = errf(err, errlen, MM_EPARSE,
+			rc = trap_errf(err, errlen, MM_EPARSE,
 				  "%s:%d: expected USER, PASSWORD, WEIGHT and SOURCE separated by TABs",
 				  path, line);
 			goto out;
@@ -108,7 +94,7 @@ static int load_pairs(struct trap_login *l, const char *path, char *err, size_t 
 		lu = strlen(fl[0]);
 		lp = strlen(fl[1]);
 		if (lu == 0 || lu > TRAP_LOGIN_FIELD_MAX || lp > TRAP_LOGIN_FIELD_MAX) {
-			rc = errf(err, errlen, MM_EPARSE, "%s:%d: a user name of 1 to %d bytes and a "
+			rc = trap_errf(err, errlen, MM_EPARSE, "%s:%d: a user name of 1 to %d bytes and a "
 				  "password of at most %d", path, line, TRAP_LOGIN_FIELD_MAX,
 				  TRAP_LOGIN_FIELD_MAX);
 			goto out;
@@ -116,7 +102,7 @@ static int load_pairs(struct trap_login *l, const char *path, char *err, size_t 
 		if (l->o.accept == TRAP_ACCEPT_MIRAI && strcmp(fl[3], "mirai") != 0)
 			goto next;
 		if (l->npairs == TRAP_LOGIN_MAX) {
-			rc = errf(err, errlen, MM_ETOOBIG, "%s:%d: more than %d pairs", path, line,
+			rc = trap_errf(err, errlen, MM_ETOOBIG, "%s:%d: more than %d pairs", path, line,
 				  TRAP_LOGIN_MAX);
 			goto out;
 		}
@@ -163,7 +149,7 @@ int trap_login_new(const struct trap_login_opts *o, struct trap_login **out, cha
 		goto fail;
 	if (o->accept == TRAP_ACCEPT_MIRAI || o->accept == TRAP_ACCEPT_ALL) {
 		if (!o->credentials) {
-			rc = errf(err, errlen, MM_EINVAL, "no credential dictionary");
+			rc = trap_errf(err, errlen, MM_EINVAL, "no credential dictionary");
 			goto fail;
 		}
 		if ((rc = load_pairs(l, o->credentials, err, errlen)) < 0)

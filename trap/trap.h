@@ -233,6 +233,11 @@ struct trap_events;
 struct trap_capture;
 struct trap_capture_file;
 struct trap_session_id;
+/* Writes fmt's text into err (size bytes; err may be NULL) and returns rc:
+ * the one way the daemon's loaders say what they refused (config.c). */
+int trap_errf(char *err, size_t size, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* A URL a session asked for, split: what a fetch connects to and asks. */
 #define TRAP_URL_HOST_MAX 256
 #define TRAP_URL_PATH_MAX 2048
