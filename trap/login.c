@@ -9,7 +9,6 @@
  * The pairs are kept sorted as "user\tpass" strings and found by binary
  * search: a dictionary holds hundreds of pairs, at most TRAP_LOGIN_MAX.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
