@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,25 +199,66 @@ static double elapsed(const struct trap_record *r)
 	       (double)(now.tv_nsec - r->start.tv_nsec) / 1e9;
 }
 
+/*
+ * Writes n bytes of UTF-8 as a JSON string, quotes included, with the
+ * escapes jansson's json_dumps() writes ("\\" "\"" \b \f \n \r \t, other
+ * control characters as \u00XX): the same text, without formatting each
+ * escape through printf, which a terminal full of binary output makes the
+ * recording's main cost. out holds 6 * n + 2 bytes. Returns the length.
+ */
+static size_t json_quote(const char *s, size_t n, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0;
+
+	out[o++] = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char e = 0;
+
+		switch (c) {
+		case '"': e = '"'; break;
+		case '\\': e = '\\'; break;
+		case '\b': e = 'b'; break;
+		case '\f': e = 'f'; break;
+		case '\n': e = 'n'; break;
+		case '\r': e = 'r'; break;
+		case '\t': e = 't'; break;
+		default: break;
+		}
+		if (e) {
+			out[o++] = '\\';
+			out[o++] = e;
+		} else if (c < 0x20) {
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[c >> 4];
+			out[o + 5] = hex[c & 15];
+			o += 6;
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '"';
+	return o;
+}
+
 /* One event line [t, "type", text]; returns it malloc'd, or NULL. */
 static char *event_line(const struct trap_record *r, char type, json_t *text, size_t *len)
 {
-	char head[48], *s, *line;
-	size_t hn, sn;
+	const char *s = json_string_value(text);
+	size_t n = json_string_length(text), hn;
+	char head[48], *line;
 
-	if ((s = json_dumps(text, JSON_ENCODE_ANY)) == NULL)
+	if (s == NULL)
 		return NULL;
 	hn = (size_t)snprintf(head, sizeof head, "[%.6f, \"%c\", ", elapsed(r), type);
-	sn = strlen(s);
-	if (hn >= sizeof head || (line = malloc(hn + sn + 3)) == NULL) {
-		free(s);
+	if (hn >= sizeof head || n > (SIZE_MAX - hn - 4) / 6 ||
+	    (line = malloc(hn + 6 * n + 4)) == NULL)
 		return NULL;
-	}
 	memcpy(line, head, hn);
-	memcpy(line + hn, s, sn);
-	memcpy(line + hn + sn, "]\n", 3);
-	free(s);
-	*len = hn + sn + 2;
+	*len = hn + json_quote(s, n, line + hn);
+	memcpy(line + *len, "]\n", 3);
+	*len += 2;
 	return line;
 }
 
