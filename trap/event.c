@@ -221,8 +221,9 @@ static void stamps(char *time_s, size_t tn, char *cowrie_s, size_t cn)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(time_s, tn, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
-	snprintf(cowrie_s, cn, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+	/* tv_nsec is below 10^9: the fractions have 3 and 6 digits. */
+	snprintf(time_s, tn, "%s.%03uZ", base, (unsigned)(ts.tv_nsec / 1000000) % 1000u);
+	snprintf(cowrie_s, cn, "%s.%06uZ", base, (unsigned)(ts.tv_nsec / 1000) % 1000000u);
 }
 
 static int put(json_t *o, const char *key, json_t *v)
