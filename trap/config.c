@@ -61,6 +61,7 @@ int trap_config_init(struct trap_config *c)
 	c->max_fs = 8LL << 20;
 	c->max_output = 1LL << 20;
 	c->max_output_queue = 256LL << 10;
+	c->max_memory = 1LL << 30;
 	c->capture_max_bytes = 1LL << 30;
 	c->capture_max_file = 32LL << 20;
 	c->fetch = 0;
@@ -360,6 +361,7 @@ int trap_config_parse(struct trap_config *c, const char *text, const char *name,
 		{"limits", "max_output", MM_CONF_SIZE, &c->max_output, 4096, 64LL << 20},
 		{"limits", "max_output_queue", MM_CONF_SIZE, &c->max_output_queue, 4096,
 		 64LL << 20},
+		{"limits", "max_memory", MM_CONF_SIZE, &c->max_memory, 1 << 20, 1LL << 40},
 		{"capture", "max_bytes", MM_CONF_SIZE, &c->capture_max_bytes, 1 << 20, 1LL << 40},
 		{"capture", "max_file", MM_CONF_SIZE, &c->capture_max_file, 4096, 1LL << 30},
 		{"capture", "fetch", MM_CONF_BOOL, &c->fetch, 0, 0},

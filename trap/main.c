@@ -295,14 +295,15 @@ static void log_counters(struct trap *t)
 	trap_capture_usage(t->capture, &cbytes, &cfiles);
 	log_info("sessions %llu (open %llu, refused %llu: max_sessions %llu, per_address %llu, "
 		 "rate %llu), logins %llu (failed %llu), lines %llu, downloads %llu, runs %llu, "
-		 "files %llu, timeouts %llu",
+		 "files %llu, timeouts %llu, memory %llu bytes (closed for it %llu)",
 		 (unsigned long long)ss.sessions, (unsigned long long)ss.open,
 		 (unsigned long long)ss.refused, (unsigned long long)ls.refused_sessions,
 		 (unsigned long long)ls.refused_address, (unsigned long long)ls.refused_rate,
 		 (unsigned long long)ss.logins_ok, (unsigned long long)ss.logins_failed,
 		 (unsigned long long)ss.lines, (unsigned long long)ss.downloads,
 		 (unsigned long long)ss.runs, (unsigned long long)ss.files,
-		 (unsigned long long)ss.timeouts);
+		 (unsigned long long)ss.timeouts, (unsigned long long)ss.memory,
+		 (unsigned long long)ss.memory_closed);
 	log_info("addresses %u (evicted %llu, login table evicted %llu), store %llu files "
 		 "%llu bytes, events %llu (spooled %llu, refused %llu, errors %llu)",
 		 ls.addresses, (unsigned long long)ls.evicted,

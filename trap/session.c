@@ -94,6 +94,7 @@ struct trap_session {
 	json_t *line_attack;
 	json_t *line_events;  /* [eventid, event] pairs the hooks queued */
 	struct pending_file files[MAX_PENDING_FILES];
+	uint64_t mem;         /* session_bytes() when last counted */
 };
 
 LIST_HEAD(session_list, trap_session);
@@ -107,6 +108,22 @@ struct trap_server {
 	struct trap_server_stats st;
 	uint64_t rng;
 };
+
+/* What a session holds that grows with what the attacker does: its own
+ * files and its output waiting for the client. Counted into st.memory
+ * after every turn, so that max_memory bounds all sessions together. */
+static uint64_t session_bytes(const struct trap_session *s)
+{
+	return (uint64_t)s->outq.cap + (s->fs ? (uint64_t)trap_fs_bytes(s->fs) : 0);
+}
+
+static void account(struct trap_session *s)
+{
+	uint64_t now = session_bytes(s);
+
+	s->srv->st.memory = s->srv->st.memory - s->mem + now;
+	s->mem = now;
+}
 
 static uint64_t now_ms(void)
 {
@@ -590,6 +607,16 @@ static void shell_line(struct trap_session *s, const char *line, size_t len)
 	int rc, failed;
 
 	srv->st.lines++;
+	account(s);
+	if (srv->st.memory > (uint64_t)srv->cfg->max_memory) {
+		srv->st.memory_closed++;
+		if ((ev = json_object())) {
+			json_object_set_new(ev, "reason", json_string("memory"));
+			emit(s, "trap.session.limit", ev);
+		}
+		session_close(s, "memory");
+		return;
+	}
 	s->line_attack = json_array();
 	s->line_events = json_array();
 	s->line_echo = 0;
@@ -854,6 +881,7 @@ static void session_destroy(struct trap_session *s)
 	unsigned i;
 
 	LIST_REMOVE(s, link);
+	srv->st.memory -= s->mem;
 	srv->st.open--;
 	trap_limits_release(srv->o.limits, &s->addr);
 	event_free(s->ev_read);
@@ -887,8 +915,10 @@ static void settle(struct trap_session *s)
 			break;
 		run_pending(s);
 	}
-	if (!s->dead)
+	if (!s->dead) {
 		update_reading(s);
+		account(s);
+	}
 	if (s->dead)
 		session_destroy(s);
 }

@@ -46,6 +46,7 @@ struct trap_config {
 	long long max_sessions, per_address, rate_per_address, max_addresses;
 	long long idle_timeout, session_timeout;  /* seconds */
 	long long max_line, max_fs, max_output_queue, max_output;
+	long long max_memory;     /* bytes all sessions' files and queued output may hold */
 	/* [capture] */
 	long long capture_max_bytes, capture_max_file;
 	int fetch;                /* 1: downloads the sessions ask for are fetched */
@@ -335,6 +336,8 @@ struct trap_server_opts {
 struct trap_server_stats {
 	uint64_t accepted, refused, sessions, logins_ok, logins_failed, lines, files, downloads;
 	uint64_t timeouts, runs, open;
+	uint64_t memory;      /* bytes the sessions' files and queued output hold now */
+	uint64_t memory_closed; /* sessions closed because max_memory was reached */
 };
 
 struct trap_server;

@@ -10,7 +10,9 @@
 # end, storms of 0xFF and of option requests) do not kill it and a normal
 # login works after them; and wget, curl, tftp and ftpget of a URL where a
 # listener of this test waits (TCP and UDP) make no connection to it, while
-# the URLs of the applets the router's BusyBox has (wget, tftp) are reported.
+# the URLs of the applets the router's BusyBox has (wget, tftp) are reported;
+# and past [limits] max_memory (all sessions' files and queued output) a
+# session's next line is refused and the session closed.
 set -euo pipefail
 . "$(dirname "$0")/lib/trap.sh"
 
@@ -185,4 +187,47 @@ wait_for events_at_least "$r_dir" '.eventid == "trap.session.limit" and .reason 
   fail "no trap.session.limit of reason rate: $(events_where "$r_dir" '.eventid == "trap.session.limit"')"
 echo "ok: the rate per address let 5 connections in and refused the next two"
 trap_stop r
+
+# ---- all sessions' memory together: max_memory ----
+# dvr-arm's busybox is about 800 KiB, and a copy of it holds 1 MiB (a
+# session file's room grows by doubling): one session's two copies pass a
+# 2 MiB budget. The next line of any session is then refused (closed before
+# it runs), and once those sessions are gone a new one runs again.
+trap_start m dvr-arm limits.max_memory=2M login.delay_ms=0
+"$py" - "$trap_lib" "$m_port" >"$tmp/memory.json" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from telnet_client import TelnetClient
+port = int(sys.argv[2])
+res = {}
+a = TelnetClient("127.0.0.1", port, timeout=5)
+assert a.login("root", "xc3511")
+a.run("cp /bin/busybox /tmp/a")
+res["a_second_copy"] = a.run("cp /bin/busybox /tmp/b && echo copied")
+b = TelnetClient("127.0.0.1", port, timeout=5)
+assert b.login("root", "xc3511")
+b.send_line("echo b-ran")
+res["b_after"] = b.read_all(2).decode("latin-1")
+a.send_line("echo a-ran")
+res["a_after"] = a.read_all(2).decode("latin-1")
+c = TelnetClient("127.0.0.1", port, timeout=5)
+assert c.login("root", "xc3511")
+res["c"] = c.run("echo c-ran")
+c.close()
+print(json.dumps(res))
+EOF
+expect "the second copy within the budget's last line" "$(jq -r .a_second_copy "$tmp/memory.json")" copied
+for who in a b; do
+  out=$(jq -r ".${who}_after" "$tmp/memory.json")
+  [[ "$out" != *"$who-ran"* ]] || fail "session $who ran a line past max_memory: $out"
+done
+expect "a new session once the memory was given back" "$(jq -r .c "$tmp/memory.json")" c-ran
+[ "$(events_count "$m_dir" '.eventid == "trap.session.limit" and .reason == "memory"')" = 2 ] ||
+  fail "want 2 trap.session.limit of reason memory: $(events_where "$m_dir" '.eventid == "trap.session.limit"')"
+[ "$(events_count "$m_dir" '.eventid == "cowrie.session.closed" and .reason == "memory"')" = 2 ] ||
+  fail "want 2 sessions closed for memory: $(events_where "$m_dir" '.eventid == "cowrie.session.closed"')"
+[ "$(events_count "$m_dir" '.eventid == "cowrie.command.input" and (.input | test("-ran$")) and .input != "echo c-ran"')" = 0 ] ||
+  fail "a line past max_memory became a command.input event"
+echo "ok: past max_memory the next lines of two sessions were refused and they were closed; a new session ran"
+trap_stop m
 echo "trap_safety: all checks passed"
