@@ -115,8 +115,13 @@ int trap_record_open(int dir_fd, const char *session, unsigned width, unsigned h
 /* Appends an "o" (output) or "i" (input) event, time since open. The data
  * is any bytes: what is not UTF-8 is written as U+FFFD as asciinema does. */
 int trap_record_write(struct trap_record *r, char type, const void *data, size_t len);
-/* Closes the file; returns its size in *bytes and its path relative to DIR
- * (tty/<session>.cast) in path (64 bytes). */
+/* Writes the event lines gathered so far (trap_record_write gathers them,
+ * and writes once they pass 32 KiB): the session calls it when it has
+ * handled what arrived, so that a recording is never behind by more than
+ * one turn. 0 or MM_EIO. */
+int trap_record_flush(struct trap_record *r);
+/* Closes the file (writing what is gathered); returns its size in *bytes
+ * and its path relative to DIR (tty/<session>.cast) in path (64 bytes). */
 void trap_record_close(struct trap_record *r, uint64_t *bytes, char *path);
 
 #endif

@@ -25,11 +25,17 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "mamori/buf.h"
 #include "mamori/error.h"
 #include "mamori/log.h"
 
 #define SESSION_MAX 32
 #define NOTE_RESERVE 160 /* bytes kept for the last note */
+/* Event lines are gathered and written together: a terminal's output comes
+ * in many small pieces, and a write(2) each made the recording the slowest
+ * part of a session that cats a binary. Past this, they are written. */
+#define WBUF_FLUSH (32u << 10)
+#define WBUF_MAX (64u << 10)
 
 struct trap_record {
 	int fd;
@@ -39,6 +45,7 @@ struct trap_record {
 	char path[64];
 	uint8_t pend[2][4]; /* a character cut at the end of the last write, by direction */
 	size_t npend[2];
+	struct mm_buf wbuf; /* event lines not yet written */
 };
 
 /* A session id names a file: letters, digits, '-' and '_' only. */
@@ -117,6 +124,7 @@ int trap_record_open(int dir_fd, const char *session, unsigned width, unsigned h
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return MM_ENOMEM;
 	r->fd = -1;
+	mm_buf_init(&r->wbuf, WBUF_MAX);
 	r->max_bytes = max_bytes;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	snprintf(name, sizeof name, "%s.cast", session);
@@ -262,6 +270,32 @@ static char *event_line(const struct trap_record *r, char type, json_t *text, si
 	return line;
 }
 
+int trap_record_flush(struct trap_record *r)
+{
+	int rc = 0;
+
+	if (r == NULL)
+		return 0;
+	if (r->wbuf.len > 0)
+		rc = write_all(r->fd, r->wbuf.data, r->wbuf.len);
+	/* Given back each time: an idle session holds no buffer. */
+	mm_buf_free(&r->wbuf);
+	return rc;
+}
+
+/* Gathers one event line, writing what was gathered when it grows past
+ * WBUF_FLUSH (or the line alone when it does not fit). */
+static int emit_line(struct trap_record *r, const char *line, size_t len)
+{
+	int rc;
+
+	if (mm_buf_append(&r->wbuf, line, len) == 0)
+		return r->wbuf.len >= WBUF_FLUSH ? trap_record_flush(r) : 0;
+	if ((rc = trap_record_flush(r)) < 0)
+		return rc;
+	return write_all(r->fd, line, len);
+}
+
 /* The last line: why nothing more was recorded. */
 static void stop(struct trap_record *r)
 {
@@ -278,7 +312,7 @@ static void stop(struct trap_record *r)
 		return;
 	line = event_line(r, 'o', t, &len);
 	json_decref(t);
-	if (line && write_all(r->fd, line, len) == 0)
+	if (line && emit_line(r, line, len) == 0)
 		r->bytes += len;
 	free(line);
 }
@@ -297,7 +331,7 @@ static int put_event(struct trap_record *r, char type, json_t *text)
 		stop(r);
 		return 0;
 	}
-	if ((rc = write_all(r->fd, line, len)) == 0)
+	if ((rc = emit_line(r, line, len)) == 0)
 		r->bytes += len;
 	else
 		log_warn("trap record: write %s", r->path);
@@ -354,6 +388,8 @@ void trap_record_close(struct trap_record *r, uint64_t *bytes, char *path)
 				put_event(r, d == 0 ? 'o' : 'i', text);
 			json_decref(text);
 		}
+	if (trap_record_flush(r) < 0)
+		log_warn("trap record: write %s", r->path);
 	if (bytes)
 		*bytes = r->bytes;
 	if (path)

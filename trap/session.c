@@ -918,6 +918,9 @@ static void settle(struct trap_session *s)
 	if (!s->dead) {
 		update_reading(s);
 		account(s);
+		/* The recording is written once a turn, not once a piece. */
+		if (s->rec && trap_record_flush(s->rec) < 0)
+			log_warnx("session %s: its recording cannot be written", s->id.session);
 	}
 	if (s->dead)
 		session_destroy(s);
