@@ -281,40 +281,6 @@ int gw_config_stats(const struct gw_config *c, struct gw_stats_opts *o, char *er
 	return 0;
 }
 
-int gw_config_party(const char *s, struct mm_reporter_party *p)
-{
-	static const struct {
-		const char *prefix;
-		enum mm_x1367_idkind kind;
-	} kinds[] = {
-		{"ip:", MM_X1367_ID_IP},
-		{"name:", MM_X1367_ID_UNIQUE_NAME},
-		{"id:", MM_X1367_ID_UNIQUE_ID},
-		{"mac:", MM_X1367_ID_MAC},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-		size_t n = strlen(kinds[i].prefix);
-		if (strncmp(s, kinds[i].prefix, n) == 0 && s[n]) {
-			struct mm_x1367_record *r = mm_x1367_new();
-			int rc;
-
-			if (!r)
-				return MM_ENOMEM;
-			/* The record builder knows what X.1367 accepts. */
-			rc = mm_x1367_set_id(r, MM_X1367_REPORTER, kinds[i].kind, s + n);
-			mm_x1367_free(r);
-			if (rc < 0)
-				return MM_EINVAL;
-			p->kind = kinds[i].kind;
-			p->id = s + n;
-			return 0;
-		}
-	}
-	return MM_EINVAL;
-}
-
 /* ---- mapping tables ---- */
 
 struct map_ctx {

@@ -59,7 +59,5 @@ int gw_config_flows(const struct gw_config *c, struct gw_flow_opts *o, char *err
 int gw_config_stats(const struct gw_config *c, struct gw_stats_opts *o, char *err, size_t size);
 /* Loads every table c->errmap names (a directory: its *.map files in name order). */
 int gw_config_errmap(const struct gw_config *c, struct mm_errmap **out, char *err, size_t size);
-/* Parses "ip:ADDR", "name:NAME", "id:ID" or "mac:MAC" into p (p->id points into s). */
-int gw_config_party(const char *s, struct mm_reporter_party *p);
 
 #endif

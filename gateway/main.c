@@ -193,7 +193,7 @@ static int open_reporter(struct gw *g, const char *reporter_id)
 	struct mm_reporter_opts o;
 
 	mm_reporter_opts_default(&o);
-	if (gw_config_party(reporter_id, &o.reporter) < 0) {
+	if (mm_reporter_party_parse(reporter_id, &o.reporter) < 0) {
 		log_warnx("reporter: expected ip:ADDR, name:NAME, id:ID or mac:MAC: %s",
 			  reporter_id);
 		return MM_EINVAL;
@@ -481,7 +481,7 @@ int main(int argc, char **argv)
 	}
 	if (reporter) {
 		struct mm_reporter_party p;
-		if (gw_config_party(reporter, &p) < 0) {
+		if (mm_reporter_party_parse(reporter, &p) < 0) {
 			fprintf(stderr, "mamori-gw: reporter: expected ip:ADDR, name:NAME, id:ID or "
 					"mac:MAC that X.1367 accepts: %s\n", reporter);
 			goto out;

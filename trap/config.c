@@ -14,6 +14,7 @@
 
 #include "mamori/conf.h"
 #include "mamori/error.h"
+#include "mamori/reporter.h"
 #include "mamori/send.h"
 #include "mamori/spool.h"
 
@@ -259,6 +260,7 @@ static int check_values(struct trap_config *c, const char *text, const char *nam
 	struct in_addr a4;
 	struct mm_send_url u;
 	struct mm_spool_opts so;
+	struct mm_reporter_party party;
 	int line;
 
 	if (c->accept_s && trap_accept_parse(c->accept_s, &c->accept) < 0) {
@@ -287,12 +289,12 @@ static int check_values(struct trap_config *c, const char *text, const char *nam
 			    "%s:%d: [soc] spool_sync: expected always, interval or never: %s", name,
 			    line, c->spool_sync);
 	}
-	if (c->reporter && strncmp(c->reporter, "ip:", 3) != 0 &&
-	    strncmp(c->reporter, "name:", 5) != 0) {
+	if (c->reporter && mm_reporter_party_parse(c->reporter, &party) < 0) {
 		line = text ? key_line(text, "soc", "reporter") : 0;
 		return trap_errf(err, errlen, MM_EINVAL,
-			    "%s:%d: [soc] reporter: expected ip:ADDR or name:NAME: %s", name, line,
-			    c->reporter);
+				 "%s:%d: [soc] reporter: expected ip:ADDR, name:NAME, id:ID or "
+				 "mac:MAC: %s",
+				 name, line, c->reporter);
 	}
 	if (c->fetch_deny) {
 		struct trap_cidr tmp[TRAP_CIDR_MAX];

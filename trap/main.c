@@ -206,12 +206,9 @@ static int open_reporter(struct trap *t)
 		r = buf;
 	}
 	mm_reporter_opts_default(&o);
-	if (strncmp(r, "ip:", 3) == 0) {
-		o.reporter.kind = MM_X1367_ID_IP;
-		o.reporter.id = r + 3;
-	} else {
-		o.reporter.kind = MM_X1367_ID_UNIQUE_NAME;
-		o.reporter.id = r + 5;
+	if ((rc = mm_reporter_party_parse(r, &o.reporter)) < 0) {
+		log_warnx("reporter %s: expected ip:ADDR, name:NAME, id:ID or mac:MAC", r);
+		return rc;
 	}
 	o.spool = t->spool;
 	o.hostname = t->cfg.hostname ? t->cfg.hostname : t->hostname;

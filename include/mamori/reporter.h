@@ -270,6 +270,14 @@ int mm_reporter_tick(struct mm_reporter *r, const struct timespec *now);
  */
 int mm_reporter_event(struct mm_reporter *r, const char *json, size_t len);
 
+/*
+ * Reads a party as configuration files and command lines write it:
+ * "ip:ADDR", "name:NAME" (Unique Name), "id:ID" (Unique ID) or "mac:MAC",
+ * checked by the X.1367 record builder. p->id points into s. Returns 0,
+ * MM_EINVAL (no such prefix, or an identifier X.1367 refuses), MM_ENOMEM.
+ */
+int mm_reporter_party_parse(const char *s, struct mm_reporter_party *p);
+
 void mm_reporter_stats(const struct mm_reporter *r, struct mm_reporter_stats *st);
 
 #ifdef __cplusplus

@@ -215,7 +215,8 @@ static const struct {
 	{"[capture]\nfetch_deny = ::/129\n", "t.conf:2:", "::/129"},
 	{"[capture]\nfetch_deny = 10.0.0.0/\n", "t.conf:2:", "fetch_deny"},
 	{"[soc]\n\nspool_sync = sometimes\n", "t.conf:3:", "spool_sync"},
-	{"[soc]\nreporter = mac:00:11:22:33:44:55\n", "t.conf:2:", "reporter"},
+	{"[soc]\nreporter = mac:00:11:22:33:44\n", "t.conf:2:", "reporter"},
+	{"[soc]\nreporter = host:trap-1\n", "t.conf:2:", "reporter"},
 	{"[soc]\nreporter = ip:nowhere\n", "t.conf:2:", "reporter"},
 };
 
