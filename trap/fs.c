@@ -1212,10 +1212,12 @@ static void fill_stat(const struct trap_fs *fs, const struct res *r, struct trap
 	}
 }
 
-int trap_fs_stat(struct trap_fs *fs, const char *cwd, const char *path, struct trap_fs_stat *st)
+/* stat and lstat: the same but for following a last link. */
+static int stat_path(struct trap_fs *fs, const char *cwd, const char *path, int follow,
+		     struct trap_fs_stat *st)
 {
 	struct res r;
-	int rc = resolve(fs, cwd, path, 1, &r);
+	int rc = resolve(fs, cwd, path, follow, &r);
 
 	if (rc < 0)
 		return rc;
@@ -1225,18 +1227,15 @@ int trap_fs_stat(struct trap_fs *fs, const char *cwd, const char *path, struct t
 	return 0;
 }
 
+int trap_fs_stat(struct trap_fs *fs, const char *cwd, const char *path, struct trap_fs_stat *st)
+{
+	return stat_path(fs, cwd, path, 1, st);
+}
+
 int trap_fs_lstat(struct trap_fs *fs, const char *cwd, const char *path,
 		  struct trap_fs_stat *st)
 {
-	struct res r;
-	int rc = resolve(fs, cwd, path, 0, &r);
-
-	if (rc < 0)
-		return rc;
-	if (!r.exists)
-		return -ENOENT;
-	fill_stat(fs, &r, st);
-	return 0;
+	return stat_path(fs, cwd, path, 0, st);
 }
 
 int trap_fs_readlink(struct trap_fs *fs, const char *cwd, const char *path, char *out,
