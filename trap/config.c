@@ -72,6 +72,9 @@ int trap_config_init(struct trap_config *c)
 	c->fetch_per_session = 8;
 	c->record = 1;
 	c->record_max_bytes = 1LL << 20;
+	c->record_max_total = 1LL << 30;
+	c->log_max = 64LL << 20;
+	c->log_keep = 4;
 	c->spool_max = 64LL << 20;
 	if (!(c->listen = strdup("0.0.0.0")) || !(c->dir = strdup("/var/lib/mamori/trap")) ||
 	    !(c->persona = strdup("dvr-arm")) || !(c->user = strdup("nobody")) ||
@@ -347,6 +350,8 @@ int trap_config_parse(struct trap_config *c, const char *text, const char *name,
 		{"trap", "user", MM_CONF_STR, &c->user, 0, 0},
 		{"trap", "sensor", MM_CONF_STR, &c->sensor, 0, 0},
 		{"trap", "attack", MM_CONF_STR, &c->attack, 0, 0},
+		{"trap", "log_max", MM_CONF_SIZE, &c->log_max, 0, 1LL << 40},
+		{"trap", "log_keep", MM_CONF_INT, &c->log_keep, 1, 100},
 		{"login", "credentials", MM_CONF_STR, &c->credentials, 0, 0},
 		{"login", "accept", MM_CONF_STR, &c->accept_s, 0, 0},
 		{"login", "accept_after", MM_CONF_INT, &c->accept_after, 0, 1000},
@@ -374,6 +379,7 @@ int trap_config_parse(struct trap_config *c, const char *text, const char *name,
 		{"capture", "fetch_deny", MM_CONF_STR, &c->fetch_deny, 0, 0},
 		{"record", "enabled", MM_CONF_BOOL, &c->record, 0, 0},
 		{"record", "max_bytes", MM_CONF_SIZE, &c->record_max_bytes, 4096, 1LL << 30},
+		{"record", "max_total", MM_CONF_SIZE, &c->record_max_total, 0, 1LL << 40},
 		{"soc", "url", MM_CONF_STR, &c->url, 0, 0},
 		{"soc", "spool", MM_CONF_STR, &c->spool, 0, 0},
 		{"soc", "spool_max", MM_CONF_SIZE, &c->spool_max, 1 << 20, 1LL << 40},

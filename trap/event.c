@@ -30,6 +30,9 @@
 
 struct trap_events {
 	int fd;
+	int log_fd;              /* DIR/log, for rotating events.json */
+	uint64_t size, log_max;  /* events.json's bytes, and where it is rotated */
+	unsigned log_keep;
 	char sensor[SENSOR_MAX + 1];
 	const struct trap_attack *attack;
 	struct mm_reporter *rep;
@@ -127,6 +130,9 @@ int trap_events_open(const struct trap_events_opts *o, struct trap_events **out)
 	if ((e = calloc(1, sizeof *e)) == NULL)
 		return MM_ENOMEM;
 	e->fd = -1;
+	e->log_fd = -1;
+	e->log_max = o->log_max;
+	e->log_keep = o->log_keep == 0 ? 1 : o->log_keep > 100 ? 100 : o->log_keep;
 	e->attack = o->attack;
 	e->rep = o->rep;
 	e->quiet = o->quiet;
@@ -155,7 +161,12 @@ int trap_events_open(const struct trap_events_opts *o, struct trap_events **out)
 		log_warn("trap events: open log/events.json");
 		goto fail;
 	}
-	close(log_fd);
+	{
+		struct stat st;
+
+		e->size = fstat(e->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	}
+	e->log_fd = log_fd;
 	*out = e;
 	return 0;
 fail:
@@ -171,7 +182,41 @@ void trap_events_close(struct trap_events *e)
 		return;
 	if (e->fd != -1)
 		close(e->fd);
+	if (e->log_fd != -1)
+		close(e->log_fd);
 	free(e);
+}
+
+/* Rotates events.json once it passed log_max: events.json.N-1 becomes .N
+ * (the oldest, .log_keep, is replaced), events.json becomes .1, and a new
+ * events.json is begun. A rename that fails leaves the file growing. */
+static void rotate(struct trap_events *e)
+{
+	char from[32], to[32];
+	unsigned i;
+	int fd;
+
+	for (i = e->log_keep; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof from, "events.json");
+		else
+			snprintf(from, sizeof from, "events.json.%u", i - 1);
+		snprintf(to, sizeof to, "events.json.%u", i);
+		if (renameat(e->log_fd, from, e->log_fd, to) == -1 && errno != ENOENT) {
+			log_warn("trap events: rename log/%s", from);
+			return;
+		}
+	}
+	fd = openat(e->log_fd, "events.json",
+		    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_warn("trap events: open log/events.json");
+		return;
+	}
+	close(e->fd);
+	e->fd = fd;
+	e->size = 0;
+	e->st.rotations++;
 }
 
 void trap_events_stats(const struct trap_events *e, struct trap_events_stats *st)
@@ -421,8 +466,12 @@ int trap_events_emit(struct trap_events *e, const struct trap_session_id *s, con
 	}
 	line[len] = '\n';
 	line[len + 1] = '\0';
-	if ((rc = write_line(e, line, len + 1)) == 0)
+	if ((rc = write_line(e, line, len + 1)) == 0) {
 		e->st.lines++;
+		e->size += len + 1;
+		if (e->log_max && e->size >= e->log_max)
+			rotate(e);
+	}
 	if (!e->quiet) {
 		fwrite(line, 1, len + 1, stdout);
 		fflush(stdout);

@@ -59,6 +59,10 @@ struct trap_events_opts {
 	const struct trap_attack *attack;
 	struct mm_reporter *rep; /* NULL: only the file */
 	int quiet;               /* 1: no copy on standard output */
+	uint64_t log_max;        /* events.json is rotated once it holds this many bytes:
+				    events.json.1 ... events.json.<log_keep>, the oldest
+				    dropped (the SOC has its own copy); 0: never */
+	unsigned log_keep;       /* rotated files kept, 1 to 100 (0: 1) */
 };
 
 int trap_events_open(const struct trap_events_opts *o, struct trap_events **out);
@@ -99,6 +103,7 @@ json_t *trap_json_text(const void *data, size_t len);
 
 struct trap_events_stats {
 	uint64_t lines, spooled, refused, errors;
+	uint64_t rotations;      /* times events.json was rotated */
 };
 void trap_events_stats(const struct trap_events *e, struct trap_events_stats *st);
 

@@ -292,7 +292,8 @@ static void log_counters(struct trap *t)
 	trap_capture_usage(t->capture, &cbytes, &cfiles);
 	log_info("sessions %llu (open %llu, refused %llu: max_sessions %llu, per_address %llu, "
 		 "rate %llu), logins %llu (failed %llu), lines %llu, downloads %llu, runs %llu, "
-		 "files %llu, timeouts %llu, memory %llu bytes (closed for it %llu)",
+		 "files %llu, timeouts %llu, memory %llu bytes (closed for it %llu), "
+		 "not recorded %llu",
 		 (unsigned long long)ss.sessions, (unsigned long long)ss.open,
 		 (unsigned long long)ss.refused, (unsigned long long)ls.refused_sessions,
 		 (unsigned long long)ls.refused_address, (unsigned long long)ls.refused_rate,
@@ -300,14 +301,15 @@ static void log_counters(struct trap *t)
 		 (unsigned long long)ss.lines, (unsigned long long)ss.downloads,
 		 (unsigned long long)ss.runs, (unsigned long long)ss.files,
 		 (unsigned long long)ss.timeouts, (unsigned long long)ss.memory,
-		 (unsigned long long)ss.memory_closed);
+		 (unsigned long long)ss.memory_closed, (unsigned long long)ss.unrecorded);
 	log_info("addresses %u (evicted %llu, login table evicted %llu), store %llu files "
-		 "%llu bytes, events %llu (spooled %llu, refused %llu, errors %llu)",
+		 "%llu bytes, events %llu (spooled %llu, refused %llu, errors %llu, log rotated "
+		 "%llu)",
 		 ls.addresses, (unsigned long long)ls.evicted,
 		 (unsigned long long)trap_login_evicted(t->login), (unsigned long long)cfiles,
 		 (unsigned long long)cbytes, (unsigned long long)es.lines,
 		 (unsigned long long)es.spooled, (unsigned long long)es.refused,
-		 (unsigned long long)es.errors);
+		 (unsigned long long)es.errors, (unsigned long long)es.rotations);
 	if (t->fetch) {
 		struct trap_fetch_stats fs;
 
@@ -548,6 +550,8 @@ int main(int argc, char **argv)
 	eo.attack = t->attack;
 	eo.rep = t->rep;
 	eo.quiet = !foreground;
+	eo.log_max = (uint64_t)t->cfg.log_max;
+	eo.log_keep = (unsigned)t->cfg.log_keep;
 	if ((rc = trap_events_open(&eo, &t->events)) < 0) {
 		fprintf(stderr, "mamori-trap: %s/log/events.json: %s\n", t->cfg.dir,
 			mm_strerror(rc));

@@ -20,12 +20,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,6 +109,7 @@ struct trap_server {
 	struct session_list sessions;
 	struct trap_server_stats st;
 	uint64_t rng;
+	uint64_t tty_bytes;   /* what DIR/tty holds: [record] max_total bounds it */
 };
 
 /* What a session holds that grows with what the attacker does: its own
@@ -722,6 +725,11 @@ static void open_record(struct trap_session *s)
 	int rc;
 
 	s->rec_tried = 1;
+	if (s->srv->cfg->record_max_total &&
+	    s->srv->tty_bytes >= (uint64_t)s->srv->cfg->record_max_total) {
+		s->srv->st.unrecorded++;
+		return;
+	}
 	rc = trap_record_open(s->srv->o.dir_fd, s->id.session, s->tn.width ? s->tn.width : 80,
 			      s->tn.height ? s->tn.height : 24,
 			      s->tn.term[0] ? s->tn.term : "vt100",
@@ -851,6 +859,7 @@ static void session_close(struct trap_session *s, const char *reason)
 		char hex[MM_SHA256_HEX + 1];
 
 		trap_record_close(s->rec, &bytes, path);
+		srv->tty_bytes += bytes;
 		s->rec = NULL;
 		if ((ev = json_object())) {
 			int fd = openat(srv->o.dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -1128,6 +1137,30 @@ static void on_accept_error(struct evconnlistener *lis, void *arg)
 
 /* ---- the server ---- */
 
+/* The bytes of the recordings already in DIR/tty (from earlier runs). */
+static uint64_t tty_usage(int dir_fd)
+{
+	uint64_t sum = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd = openat(dir_fd, "tty", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd == -1)
+		return 0;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			sum += (uint64_t)st.st_size;
+	closedir(d);
+	return sum;
+}
+
 int trap_server_new(struct event_base *base, int fd, const struct trap_server_opts *o,
 		    struct trap_server **out)
 {
@@ -1139,6 +1172,7 @@ int trap_server_new(struct event_base *base, int fd, const struct trap_server_op
 	srv->base = base;
 	srv->o = *o;
 	srv->cfg = o->cfg;
+	srv->tty_bytes = tty_usage(o->dir_fd);
 	LIST_INIT(&srv->sessions);
 	if (getrandom(&srv->rng, sizeof srv->rng, 0) != sizeof srv->rng)
 		srv->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);

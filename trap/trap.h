@@ -59,6 +59,8 @@ struct trap_config {
 	/* [record] */
 	int record;
 	long long record_max_bytes;
+	long long record_max_total; /* bytes tty/ may hold; 0: no bound */
+	long long log_max, log_keep; /* [trap]: events.json rotated past log_max (0: never) */
 	/* [soc] */
 	char *url;                /* NULL: TRAP_DEFAULT_URL; "none": no sending */
 	char *spool;              /* NULL: DIR/spool */
@@ -338,6 +340,7 @@ struct trap_server_stats {
 	uint64_t timeouts, runs, open;
 	uint64_t memory;      /* bytes the sessions' files and queued output hold now */
 	uint64_t memory_closed; /* sessions closed because max_memory was reached */
+	uint64_t unrecorded;  /* sessions not recorded: [record] max_total was reached */
 };
 
 struct trap_server;

@@ -11,8 +11,9 @@
 # login works after them; and wget, curl, tftp and ftpget of a URL where a
 # listener of this test waits (TCP and UDP) make no connection to it, while
 # the URLs of the applets the router's BusyBox has (wget, tftp) are reported;
-# and past [limits] max_memory (all sessions' files and queued output) a
-# session's next line is refused and the session closed.
+# past [limits] max_memory (all sessions' files and queued output) a
+# session's next line is refused and the session closed; and past [record]
+# max_total (earlier runs' recordings counted) sessions are not recorded.
 set -euo pipefail
 . "$(dirname "$0")/lib/trap.sh"
 
@@ -230,4 +231,18 @@ expect "a new session once the memory was given back" "$(jq -r .c "$tmp/memory.j
   fail "a line past max_memory became a command.input event"
 echo "ok: past max_memory the next lines of two sessions were refused and they were closed; a new session ran"
 trap_stop m
+
+# ---- recordings together: [record] max_total, earlier runs' counted ----
+mkdir -p "$tmp/t/tty"
+head -c 8192 /dev/zero >"$tmp/t/tty/earlier.cast"
+trap_start t dvr-arm record.max_total=4K login.delay_ms=0
+out=$(telnet_run "$t_port" -u root -P xc3511 "echo unrecorded")
+expect "a session past max_total runs" "$(telnet_out "$out" 0)" unrecorded
+trap_stop t
+[ "$(find "$tmp/t/tty" -name '*.cast' | wc -l)" = 1 ] ||
+  fail "a recording was made past max_total: $(ls "$tmp/t/tty")"
+[ "$(events_count "$t_dir" '.eventid == "cowrie.log.closed"')" = 0 ] ||
+  fail "cowrie.log.closed for a session that was not recorded"
+grep -q "not recorded 1" "$tmp/t.log" || fail "the count of sessions not recorded is not logged: $(tail -3 "$tmp/t.log")"
+echo "ok: with the earlier recordings over [record] max_total, a new session ran unrecorded"
 echo "trap_safety: all checks passed"

@@ -522,6 +522,78 @@ static void test_emit(void **state)
 	remove_dir(dir);
 }
 
+/* The JSON lines of one file (each must parse, and carry "n"), in order;
+ * the count, or -1 when the file is not there. */
+static int file_ns(const char *path, long long *ns, int max)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof line, fp)) {
+		json_t *j = json_loads(line, 0, NULL);
+
+		assert_non_null(j);
+		assert_true(n < max);
+		ns[n++] = json_integer_value(json_object_get(j, "n"));
+		json_decref(j);
+	}
+	fclose(fp);
+	return n;
+}
+
+/* events.json is rotated past log_max: .1 the newest rotated, the oldest
+ * past log_keep dropped, every line whole, nothing out of order. */
+static void test_rotation(void **state)
+{
+	struct trap_events_opts o = {0};
+	struct trap_events_stats st;
+	struct trap_events *e;
+	long long ns[3][200];
+	int count[3], i, k;
+	char dir[64], path[PATH_MAX];
+
+	(void)state;
+	make_dir(dir, sizeof dir);
+	assert_true((o.dir_fd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0);
+	o.quiet = 1;
+	o.log_max = 4096;
+	o.log_keep = 2;
+	assert_int_equal(trap_events_open(&o, &e), 0);
+	for (i = 0; i < 100; i++) {
+		json_t *ev = json_object();
+
+		json_object_set_new(ev, "n", json_integer(i));
+		assert_int_equal(trap_events_emit(e, &sid, "cowrie.command.input", ev), 0);
+	}
+	trap_events_stats(e, &st);
+	trap_events_close(e);
+	assert_true(st.rotations >= 3);
+	for (k = 0; k < 3; k++) {
+		if (k == 0)
+			snprintf(path, sizeof path, "%s/log/events.json", dir);
+		else
+			snprintf(path, sizeof path, "%s/log/events.json.%d", dir, k);
+		count[k] = file_ns(path, ns[k], 200);
+		assert_true(count[k] > 0);
+	}
+	snprintf(path, sizeof path, "%s/log/events.json.3", dir);
+	assert_true(access(path, F_OK) != 0);
+	/* .2, .1 and the current file hold the last lines, consecutive, up to 99. */
+	{
+		long long want = ns[2][0];
+
+		for (k = 2; k >= 0; k--)
+			for (i = 0; i < count[k]; i++)
+				assert_int_equal(ns[k][i], want++);
+		assert_int_equal(want, 100);
+	}
+	close(o.dir_fd);
+	remove_dir(dir);
+}
+
 /* ---- through the reporter ---- */
 
 static void expect_slice(const struct mm_str *s, const char *want)
@@ -619,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_attack_event),  cmocka_unit_test(test_attack_command),
 		cmocka_unit_test(test_table_refused), cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_emit),          cmocka_unit_test(test_spooled),
+		cmocka_unit_test(test_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
