@@ -11,7 +11,7 @@
 #   make asan   the sanitizer build only
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 300
-FUZZ_SMOKE_SECONDS ?= 30
+FUZZ_SMOKE_SECONDS ?= 20
 CROSS_ARCHES ?= armel mipsel
 CROSS_YARA ?= ON
 CROSS_JOBS ?= 2
