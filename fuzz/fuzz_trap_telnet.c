@@ -14,13 +14,14 @@
 
 #include "telnet.h"
 
-/* Options each side may end up with: what the greeting offers and asks. */
-static int only(const uint8_t *map, unsigned a, unsigned b)
+/* Options each side may end up with: what the greeting offers and asks
+ * (0 where fewer than three are allowed: option 0 is never one). */
+static int only(const uint8_t *map, unsigned a, unsigned b, unsigned c)
 {
 	unsigned i;
 
 	for (i = 0; i < 256; i++)
-		if (((map[i >> 3] >> (i & 7)) & 1) && i != a && i != b)
+		if (((map[i >> 3] >> (i & 7)) & 1) && i != a && i != b && i != c)
 			return 0;
 	return 1;
 }
@@ -36,9 +37,10 @@ static void check_state(const struct trap_telnet *t, size_t fed)
 	for (i = 0; i < n; i++)
 		if (t->term[i] < 0x20 || t->term[i] > 0x7e)
 			abort();
-	/* ECHO and SGA on our side, NAWS and TERMINAL-TYPE on the peer's. */
-	if (!only(t->us, 1, 3) || !only(t->asked_us, 1, 3) || !only(t->him, 24, 31) ||
-	    !only(t->asked_him, 24, 31))
+	/* ECHO and SGA on our side; on the peer's, NAWS and TERMINAL-TYPE, and
+	 * ECHO, which BusyBox's greeting asks of it (DO ECHO). */
+	if (!only(t->us, 1, 3, 0) || !only(t->asked_us, 1, 3, 0) || !only(t->him, 1, 24, 31) ||
+	    !only(t->asked_him, 1, 31, 0))
 		abort();
 	/* telnet.c keeps a cut subnegotiation as one past the limit, and has
 	 * six states. */
