@@ -714,6 +714,19 @@ static int linebreak(struct parser *p, struct token **t)
 	}
 }
 
+/* Takes a | && or || : a command must follow it, on this line or after
+ * newlines; the end of the text there means more lines are needed. */
+static int operand_follows(struct parser *p)
+{
+	struct token *t;
+	int rc;
+
+	consume(p);
+	if ((rc = linebreak(p, &t)) < 0)
+		return rc;
+	return t->type == T_EOF ? TRAP_SH_EINCOMPLETE : 0;
+}
+
 static int parse_pipeline(struct parser *p, struct trap_sh_pipeline *pl)
 {
 	struct token *t;
@@ -741,12 +754,8 @@ static int parse_pipeline(struct parser *p, struct trap_sh_pipeline *pl)
 			return rc;
 		if (t->type != T_PIPE)
 			return 0;
-		consume(p);
-		rc = linebreak(p, &t);
-		if (rc < 0)
+		if ((rc = operand_follows(p)) < 0)
 			return rc;
-		if (t->type == T_EOF)
-			return TRAP_SH_EINCOMPLETE;
 	}
 }
 
@@ -781,12 +790,8 @@ static int parse_list(struct parser *p, struct trap_sh_list *l)
 			if (t->type != T_AND && t->type != T_OR)
 				break;
 			it->next = t->type == T_AND ? TRAP_SH_AND : TRAP_SH_OR;
-			consume(p);
-			rc = linebreak(p, &t);
-			if (rc < 0)
+			if ((rc = operand_follows(p)) < 0)
 				return rc;
-			if (t->type == T_EOF)
-				return TRAP_SH_EINCOMPLETE;
 		}
 		switch (t->type) {
 		case T_AMP:

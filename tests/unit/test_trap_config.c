@@ -339,6 +339,23 @@ static void shipped_file(void **state)
 	trap_config_free(&d);
 }
 
+/* The trap's form of a textual IPv4 or IPv6 address, as accept gives it. */
+static void addr_of(const char *text, struct trap_addr *a)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+
+	memset(&s4, 0, sizeof s4);
+	memset(&s6, 0, sizeof s6);
+	if (inet_pton(AF_INET, text, &s4.sin_addr) == 1) {
+		s4.sin_family = AF_INET;
+		assert_int_equal(trap_addr_from((struct sockaddr *)&s4, a), 0);
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, text, &s6.sin6_addr), 1);
+		s6.sin6_family = AF_INET6;
+		assert_int_equal(trap_addr_from((struct sockaddr *)&s6, a), 0);
+	}
+}
 /* Address blocks: parsed, host bits cleared, and matched. */
 static void cidr_lists(void **state)
 {
@@ -377,8 +394,6 @@ static void cidr_lists(void **state)
 	for (i = 0; i < N(t); i++) {
 		struct trap_cidr list[4];
 		struct trap_addr a;
-		struct sockaddr_in6 s6;
-		struct sockaddr_in s4;
 		char why[80];
 		size_t n = 99;
 		int rc = trap_cidr_parse_list(t[i].list, list, N(list), &n, why, sizeof why);
@@ -390,16 +405,7 @@ static void cidr_lists(void **state)
 			continue;
 		}
 		assert_int_equal(n, t[i].n);
-		memset(&s4, 0, sizeof s4);
-		memset(&s6, 0, sizeof s6);
-		if (inet_pton(AF_INET, t[i].addr, &s4.sin_addr) == 1) {
-			s4.sin_family = AF_INET;
-			assert_int_equal(trap_addr_from((struct sockaddr *)&s4, &a), 0);
-		} else {
-			assert_int_equal(inet_pton(AF_INET6, t[i].addr, &s6.sin6_addr), 1);
-			s6.sin6_family = AF_INET6;
-			assert_int_equal(trap_addr_from((struct sockaddr *)&s6, &a), 0);
-		}
+		addr_of(t[i].addr, &a);
 		if (trap_cidr_match(list, n, &a) != t[i].match)
 			fail_msg("case %zu: %s in %s: want %d", i, t[i].addr, t[i].list,
 				 t[i].match);
@@ -440,20 +446,9 @@ static void default_deny(void **state)
 	assert_int_equal(trap_config_init(&c), 0);
 	assert_int_equal(trap_config_check(&c, err, sizeof err), 0);
 	for (i = 0; i < N(t); i++) {
-		struct sockaddr_in6 s6;
-		struct sockaddr_in s4;
 		struct trap_addr a;
 
-		memset(&s4, 0, sizeof s4);
-		memset(&s6, 0, sizeof s6);
-		if (inet_pton(AF_INET, t[i].addr, &s4.sin_addr) == 1) {
-			s4.sin_family = AF_INET;
-			assert_int_equal(trap_addr_from((struct sockaddr *)&s4, &a), 0);
-		} else {
-			assert_int_equal(inet_pton(AF_INET6, t[i].addr, &s6.sin6_addr), 1);
-			s6.sin6_family = AF_INET6;
-			assert_int_equal(trap_addr_from((struct sockaddr *)&s6, &a), 0);
-		}
+		addr_of(t[i].addr, &a);
 		if (trap_cidr_match(c.deny, c.ndeny, &a) != t[i].denied)
 			fail_msg("%s: denied %d, want %d", t[i].addr, !t[i].denied, t[i].denied);
 	}
